@@ -1,0 +1,34 @@
+package dev.loraxj.backend;
+
+import dev.loraxj.model.ModelConfig;
+
+/**
+ * The math of one base model on one device. The engine decides what runs; the backend decides how.
+ * Implementations are driven by the single engine thread and are not thread-safe.
+ */
+public interface Backend extends AutoCloseable {
+
+    ModelConfig config();
+
+    /** "cpu" or "cuda". */
+    String deviceType();
+
+    /** The dtype the weights are held in ("float32", "bfloat16"). */
+    String dtype();
+
+    /** Bytes of KV cache one token occupies across all layers. */
+    long kvBytesPerToken();
+
+    /** Allocates the paged KV cache: {@code numBlocks} blocks of {@code blockSize} token slots, per layer. */
+    void allocateKvCache(int numBlocks, int blockSize);
+
+    /**
+     * Runs the model over every token of the batch: writes each token's K/V into its cache slot,
+     * attends causally over its sequence, and writes the logits of the requested rows into
+     * {@link StepBatch#logitsBuffer()}. Each row's result is independent of what else is in the batch.
+     */
+    void forward(StepBatch batch);
+
+    @Override
+    void close();
+}

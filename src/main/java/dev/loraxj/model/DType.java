@@ -1,0 +1,60 @@
+package dev.loraxj.model;
+
+import java.util.Locale;
+
+/** Element types we read from checkpoints. */
+public enum DType {
+    F32(4, "float32"),
+    BF16(2, "bfloat16"),
+    F16(2, "float16");
+
+    private final int bytes;
+    private final String torchName;
+
+    DType(int bytes, String torchName) {
+        this.bytes = bytes;
+        this.torchName = torchName;
+    }
+
+    public int bytes() {
+        return bytes;
+    }
+
+    /** The name PyTorch and config.json use ("float32", "bfloat16", "float16"). */
+    public String torchName() {
+        return torchName;
+    }
+
+    public static DType fromSafetensors(String code) {
+        return switch (code) {
+            case "F32" -> F32;
+            case "BF16" -> BF16;
+            case "F16" -> F16;
+            default -> throw new ModelException("unsupported tensor dtype " + code + " (supported: F32, BF16, F16)");
+        };
+    }
+
+    /** Parses "f32", "float32", "bf16", "bfloat16", "f16", "float16" (any case). */
+    public static DType parse(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32", "float" -> F32;
+            case "bf16", "bfloat16" -> BF16;
+            case "f16", "float16", "half" -> F16;
+            default -> throw new ModelException("unknown dtype '" + name + "' (use f32, bf16 or f16)");
+        };
+    }
+
+    public static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+    }
+
+    /** Round-to-nearest-even conversion, as PyTorch does. */
+    public static short floatToBf16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if (Float.isNaN(value)) {
+            return (short) 0x7FC0;
+        }
+        int rounding = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+}

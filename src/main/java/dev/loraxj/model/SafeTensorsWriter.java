@@ -1,0 +1,80 @@
+package dev.loraxj.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Writes a .safetensors file from float arrays, converting to the requested dtype. */
+public final class SafeTensorsWriter {
+
+    private record Entry(String name, DType dtype, long[] shape, float[] values) {
+    }
+
+    private final List<Entry> entries = new ArrayList<>();
+
+    public SafeTensorsWriter add(String name, DType dtype, float[] values, long... shape) {
+        if (Tensor.numel(shape) != values.length) {
+            throw new IllegalArgumentException(name + ": " + values.length + " values for shape " + java.util.Arrays.toString(shape));
+        }
+        entries.add(new Entry(name, dtype, shape.clone(), values));
+        return this;
+    }
+
+    public void write(Path file) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode header = json.createObjectNode();
+        long offset = 0;
+        for (Entry e : entries) {
+            ObjectNode info = header.putObject(e.name);
+            info.put("dtype", switch (e.dtype) {
+                case F32 -> "F32";
+                case BF16 -> "BF16";
+                case F16 -> "F16";
+            });
+            ArrayNode shape = info.putArray("shape");
+            for (long d : e.shape) {
+                shape.add(d);
+            }
+            long len = (long) e.values.length * e.dtype.bytes();
+            info.putArray("data_offsets").add(offset).add(offset + len);
+            offset += len;
+        }
+        byte[] headerBytes = json.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
+        int padded = (headerBytes.length + 7) & ~7;
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+            out.write(len.array());
+            out.write(headerBytes);
+            for (int i = headerBytes.length; i < padded; i++) {
+                out.write(' ');
+            }
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+            for (Entry e : entries) {
+                for (float v : e.values) {
+                    if (buf.remaining() < 4) {
+                        out.write(buf.array(), 0, buf.position());
+                        buf.clear();
+                    }
+                    switch (e.dtype) {
+                        case F32 -> buf.putFloat(v);
+                        case BF16 -> buf.putShort(DType.floatToBf16(v));
+                        case F16 -> buf.putShort(Float.floatToFloat16(v));
+                    }
+                }
+            }
+            out.write(buf.array(), 0, buf.position());
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+}
