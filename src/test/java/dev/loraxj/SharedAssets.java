@@ -18,12 +18,12 @@ public final class SharedAssets {
     }
 
     public static Path root() {
-        String prop = System.getProperty("loraxj.shared");
+        String prop = System.getProperty("shared.dir");
         Path root = prop != null ? Path.of(prop) : Path.of("..", "shared");
         root = root.toAbsolutePath().normalize();
         if (!Files.isDirectory(root.resolve("models"))) {
             fail("shared test assets not found at " + root + ": clone this repository beside ../shared"
-                    + " (or pass -Dloraxj.shared=/path/to/shared)");
+                    + " (or pass -Dshared.dir=/path/to/shared)");
         }
         return root;
     }
@@ -58,6 +58,19 @@ public final class SharedAssets {
         } catch (IOException e) {
             throw new AssertionError("cannot read golden " + goldenName, e);
         }
+    }
+
+    /** log_softmax(logits[off, off+n))[id] in double precision: the independent reference for logprobs. */
+    public static double logSoftmax(float[] logits, int off, int n, int id) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, logits[off + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp(logits[off + i] - max);
+        }
+        return logits[off + id] - max - Math.log(sum);
     }
 
     /** The 13-token golden prompt, "Once upon a time, there was a little girl" with BOS. */
