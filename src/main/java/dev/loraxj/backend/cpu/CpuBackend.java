@@ -1,0 +1,87 @@
+package dev.loraxj.backend.cpu;
+
+import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.StepBatch;
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.ModelConfig;
+
+/**
+ * The Llama family on the CPU with the JDK Vector API. Weights are read in place from the mmap'd
+ * checkpoint (F32, BF16; F16 widened once), the KV cache is paged float32, and every output is
+ * computed in an order that does not depend on the batch, the thread count or prefill chunking.
+ * The pool belongs to the caller, and the checkpoint must stay open while the backend is used.
+ */
+public final class CpuBackend implements Backend {
+
+    private final ModelConfig cfg;
+    private final LlamaWeights weights;
+    private final LlamaForward forward;
+    private KvCache cache;
+
+    private CpuBackend(ModelConfig cfg, LlamaWeights weights, Parallel pool) {
+        this.cfg = cfg;
+        this.weights = weights;
+        this.forward = new LlamaForward(cfg, weights, pool);
+    }
+
+    /** Checks every tensor's shape against {@code cfg} and maps the weights; throws ModelException on a mismatch. */
+    public static CpuBackend load(Checkpoint ckpt, ModelConfig cfg, Parallel pool) {
+        return new CpuBackend(cfg, LlamaWeights.load(ckpt, cfg), pool);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public String deviceType() {
+        return "cpu";
+    }
+
+    @Override
+    public String dtype() {
+        return weights.dtype().torchName();
+    }
+
+    @Override
+    public long kvBytesPerToken() {
+        return 2L * cfg.numLayers() * cfg.kvDim() * Float.BYTES;
+    }
+
+    @Override
+    public void allocateKvCache(int numBlocks, int blockSize) {
+        if (cache != null) {
+            cache.close();
+            cache = null;
+        }
+        cache = new KvCache(cfg.numLayers(), numBlocks, blockSize, cfg.kvDim());
+    }
+
+    @Override
+    public void forward(StepBatch batch) {
+        forward.forward(batch, cache);
+    }
+
+    /** Bytes of weights one decode step streams from memory per token (all linears and the head). */
+    public long weightBytesPerToken() {
+        return weights.weightBytesPerToken();
+    }
+
+    /**
+     * The hidden states after the final norm for the last step's logit rows, {@code [numLogitRows, hidden]}
+     * row-major (what the head saw). Valid until the next forward.
+     */
+    public float[] finalHidden() {
+        return forward.finalHidden();
+    }
+
+    @Override
+    public void close() {
+        if (cache != null) {
+            cache.close();
+            cache = null;
+        }
+        weights.close();
+    }
+}

@@ -1,0 +1,143 @@
+package dev.loraxj.backend.cpu;
+
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.DType;
+import dev.loraxj.model.ModelConfig;
+import dev.loraxj.model.ModelException;
+import dev.loraxj.model.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The weights of a Llama-family model in HF tensor names, checked against the config. F32 and BF16
+ * matrices stay in the mmap'd checkpoint; F16 ones are widened once to F32 (no F16 kernel).
+ */
+final class LlamaWeights implements AutoCloseable {
+
+    private static final ValueLayout.OfShort I16 = Matmul.I16;
+
+    final MemorySegment embed;
+    final DType embedType;
+    final LayerWeights[] layers;
+    final float[] finalNorm;
+    final Linear lmHead;
+    private final int hidden;
+    private final Arena arena;
+
+    private LlamaWeights(MemorySegment embed, DType embedType, LayerWeights[] layers, float[] finalNorm, Linear lmHead,
+                         int hidden, Arena arena) {
+        this.embed = embed;
+        this.embedType = embedType;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+        this.hidden = hidden;
+        this.arena = arena;
+    }
+
+    static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg) {
+        Arena arena = Arena.ofShared();
+        try {
+            return new Loader(ckpt, cfg, arena).load();
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Copies the embedding row of {@code token} into {@code out[off..off+hidden)}. */
+    void embed(int token, float[] out, int off) {
+        long row = (long) token * hidden;
+        if (embedType == DType.BF16) {
+            for (int i = 0; i < hidden; i++) {
+                out[off + i] = DType.bf16ToFloat(embed.getAtIndex(I16, row + i));
+            }
+        } else {
+            MemorySegment.copy(embed, Matmul.F32, row * Float.BYTES, out, off, hidden);
+        }
+    }
+
+    /** Bytes of weights a decode step streams per token: every linear plus the output head. */
+    long weightBytesPerToken() {
+        long sum = lmHead.weightBytes();
+        for (LayerWeights l : layers) {
+            sum += l.weightBytes();
+        }
+        return sum;
+    }
+
+    DType dtype() {
+        return layers[0].q().dtype();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena) {
+
+        LlamaWeights load() {
+            int h = cfg.hiddenSize();
+            int ffn = cfg.intermediateSize();
+            int q = cfg.qDim();
+            int kv = cfg.kvDim();
+            Tensor embedT = ckpt.tensor("model.embed_tokens.weight", cfg.vocabSize(), h);
+            MemorySegment embed = widenF16(embedT);
+            DType embedType = embedT.dtype() == DType.BF16 ? DType.BF16 : DType.F32;
+            LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
+            for (int l = 0; l < layers.length; l++) {
+                String p = "model.layers." + l + ".";
+                layers[l] = new LayerWeights(
+                        vector(p + "input_layernorm.weight", h),
+                        linear(Module.Q, l, q, h, cfg.attentionBias()),
+                        linear(Module.K, l, kv, h, cfg.attentionBias()),
+                        linear(Module.V, l, kv, h, cfg.attentionBias()),
+                        linear(Module.O, l, h, q, cfg.oProjBias()),
+                        vector(p + "post_attention_layernorm.weight", h),
+                        linear(Module.GATE, l, ffn, h, cfg.mlpBias()),
+                        linear(Module.UP, l, ffn, h, cfg.mlpBias()),
+                        linear(Module.DOWN, l, h, ffn, cfg.mlpBias()));
+            }
+            float[] norm = vector("model.norm.weight", h);
+            Linear head;
+            if (cfg.tieWordEmbeddings()) {
+                head = new Linear(Module.LM_HEAD, -1, embed, embedType, cfg.vocabSize(), h, null);
+            } else {
+                head = matrix(Module.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
+            }
+            return new LlamaWeights(embed, embedType, layers, norm, head, h, arena);
+        }
+
+        private Linear linear(Module m, int layer, int rows, int cols, boolean hasBias) {
+            String base = "model.layers." + layer + "." + m.path();
+            float[] bias = hasBias ? vector(base + ".bias", rows) : null;
+            return matrix(m, layer, base + ".weight", rows, cols, bias);
+        }
+
+        private Linear matrix(Module m, int layer, String name, int rows, int cols, float[] bias) {
+            Tensor t = ckpt.tensor(name, rows, cols);
+            DType kept = t.dtype() == DType.BF16 ? DType.BF16 : DType.F32;
+            return new Linear(m, layer, widenF16(t), kept, rows, cols, bias);
+        }
+
+        private float[] vector(String name, int n) {
+            return ckpt.tensor(name, n).toFloats();
+        }
+
+        /** The tensor's bytes in place, or for F16 a one-time F32 copy (the kernels read F32 and BF16 only). */
+        private MemorySegment widenF16(Tensor t) {
+            if (t.dtype() != DType.F16) {
+                return t.data();
+            }
+            long n = t.numel();
+            MemorySegment out = arena.allocate(n * Float.BYTES, 64);
+            for (long i = 0; i < n; i++) {
+                out.setAtIndex(Matmul.F32, i, Float.float16ToFloat(t.data().getAtIndex(I16, i)));
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,253 @@
+package dev.loraxj.bench;
+
+import dev.loraxj.backend.cpu.CpuBackend;
+import dev.loraxj.backend.cpu.Parallel;
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.DType;
+import dev.loraxj.model.ModelConfig;
+import dev.loraxj.model.RandomLlama;
+import dev.loraxj.model.SafeTensors;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The CPU backend's benchmark. In one process it measures memory bandwidth (the baseline), batch-1
+ * decode as a fraction of that roofline, and batched decode throughput as a ratio to batch 1. Each
+ * round re-measures the bandwidth right before its decode runs and the figures are medians over
+ * rounds, because bandwidth on a shared host drifts by tens of percent from minute to minute.
+ * <pre>
+ * java --add-modules jdk.incubator.vector -jar target/quarkus-app/quarkus-run.jar bench \
+ *     [--shape 110m|tiny] [--dtype f32|bf16|f32,bf16] [--threads N] [--tokens N] [--batch-steps N]
+ *     [--batches 8,32] [--rounds 3] [--dir DIR] [--bw-mb 512] [--warmup N]
+ * </pre>
+ */
+public final class Bench {
+
+    private static final String USAGE = "usage: bench [--shape 110m|tiny] [--dtype f32|bf16|f32,bf16] [--threads N]"
+            + " [--tokens N] [--batch-steps N] [--batches 8,32] [--rounds N] [--dir DIR] [--bw-mb MB] [--warmup N]";
+
+    /** What to run. {@code dir} null means a folder under java.io.tmpdir. */
+    public record Options(String shape, List<DType> dtypes, int threads, int tokens, int batchSteps, int[] batches,
+                          int rounds, Path dir, long bandwidthBytes, int warmup) {
+
+        public static Options parse(String... args) {
+            String shape = "110m";
+            List<DType> dtypes = List.of(DType.F32);
+            int threads = Runtime.getRuntime().availableProcessors();
+            int tokens = 128;
+            int batchSteps = 16;
+            int[] batches = {8, 32};
+            int rounds = 3;
+            Path dir = null;
+            long bw = 512L << 20;
+            int warmup = 32;
+            for (int i = 0; i < args.length; i += 2) {
+                String a = args[i];
+                if (a.equals("--help") || a.equals("-h")) {
+                    throw new IllegalArgumentException(USAGE);
+                }
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("missing value after " + a + "\n" + USAGE);
+                }
+                String v = args[i + 1];
+                switch (a) {
+                    case "--shape" -> shape = v;
+                    case "--dtype" -> {
+                        List<DType> list = new ArrayList<>();
+                        for (String d : v.split(",")) {
+                            list.add(DType.parse(d.trim()));
+                        }
+                        dtypes = List.copyOf(list);
+                    }
+                    case "--threads" -> threads = positive(a, v);
+                    case "--tokens" -> tokens = positive(a, v);
+                    case "--batch-steps" -> batchSteps = positive(a, v);
+                    case "--batches" -> batches = Arrays.stream(v.split(",")).mapToInt(s -> positive(a, s.trim())).toArray();
+                    case "--rounds" -> rounds = positive(a, v);
+                    case "--dir" -> dir = Path.of(v);
+                    case "--bw-mb" -> bw = (long) positive(a, v) << 20;
+                    case "--warmup" -> warmup = positive(a, v);
+                    default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
+                }
+            }
+            RandomLlama.shape(shape);
+            return new Options(shape, dtypes, threads, tokens, batchSteps, batches, rounds, dir, bw, warmup);
+        }
+
+        private static int positive(String option, String value) {
+            try {
+                int n = Integer.parseInt(value);
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // Reported below.
+            }
+            throw new IllegalArgumentException(option + " needs a positive integer, got '" + value + "'");
+        }
+    }
+
+    /** One round: the bandwidth measured just before, batch-1 decode, then each batch size. */
+    public record Round(MemoryBandwidth.Result bandwidth, DecodeThroughput.Result batch1, List<DecodeThroughput.Result> batched) {
+    }
+
+    /** The figures of one dtype; each accessor is the median over rounds. */
+    public record ModelReport(DType dtype, long weightBytesPerToken, List<Round> rounds) {
+
+        /** Bytes of weights streamed per second at batch 1. */
+        public double weightGBs(Round r) {
+            return weightBytesPerToken / (r.batch1().nanos() / (double) r.batch1().steps());
+        }
+
+        public double batch1TokensPerSecond() {
+            return median(r -> r.batch1().tokensPerSecond());
+        }
+
+        public double copyGBs() {
+            return median(r -> r.bandwidth().copyGBs());
+        }
+
+        public double readGBs() {
+            return median(r -> r.bandwidth().readGBs());
+        }
+
+        public double rooflineOfCopy() {
+            return median(r -> weightGBs(r) / r.bandwidth().copyGBs());
+        }
+
+        public double rooflineOfRead() {
+            return median(r -> weightGBs(r) / r.bandwidth().readGBs());
+        }
+
+        public double batchedTokensPerSecond(int i) {
+            return median(r -> r.batched().get(i).tokensPerSecond());
+        }
+
+        /** Throughput at batched index i over batch-1 throughput, per round, then the median. */
+        public double batchedRatio(int i) {
+            return median(r -> r.batched().get(i).tokensPerSecond() / r.batch1().tokensPerSecond());
+        }
+
+        private double median(ToDoubleFunction<Round> f) {
+            double[] v = rounds.stream().mapToDouble(f).sorted().toArray();
+            return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        }
+    }
+
+    public record Report(Options options, List<ModelReport> models) {
+    }
+
+    private Bench() {
+    }
+
+    public static void main(String[] args) {
+        Options opts;
+        try {
+            opts = Options.parse(args);
+        } catch (RuntimeException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        run(opts, System.out);
+    }
+
+    public static Report run(Options o, PrintStream out) {
+        out.printf(Locale.ROOT, "loraxj bench: shape %s, threads %d, %d-lane vectors, %d rounds%n", o.shape(), o.threads(),
+                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length(), o.rounds());
+        try (Parallel pool = new Parallel(o.threads()); MemoryBandwidth bw = new MemoryBandwidth(pool, o.bandwidthBytes())) {
+            bw.measure(1);
+            out.printf(Locale.ROOT, "memory baseline: STREAM copy (read + write bytes) and read-only sum over 2 x %d MB%n",
+                    bw.bufferBytes() >> 20);
+            List<ModelReport> reports = new ArrayList<>();
+            for (DType dtype : o.dtypes()) {
+                reports.add(runModel(o, dtype, pool, bw, out));
+            }
+            return new Report(o, reports);
+        }
+    }
+
+    private static ModelReport runModel(Options o, DType dtype, Parallel pool, MemoryBandwidth bw, PrintStream out) {
+        Path dir = (o.dir() != null ? o.dir() : Path.of(System.getProperty("java.io.tmpdir"), "loraxj-bench"))
+                .resolve(o.shape() + "-" + dtype.name().toLowerCase(Locale.ROOT));
+        ensureModel(dir, o.shape(), dtype, out);
+        ModelConfig cfg = ModelConfig.load(dir);
+        try (Checkpoint ckpt = Checkpoint.open(dir); CpuBackend backend = CpuBackend.load(ckpt, cfg, pool)) {
+            int prompt = 8;
+            // Warm the JIT on every kernel shape and fault the mmap'd weights in; not timed.
+            DecodeThroughput.run(backend, 1, prompt, 0, o.warmup(), 16);
+            for (int b : o.batches()) {
+                DecodeThroughput.run(backend, b, prompt, 0, 2, 16);
+            }
+            ModelReport report = new ModelReport(dtype, backend.weightBytesPerToken(), new ArrayList<>());
+            out.printf(Locale.ROOT, "%n%s, %.1f MB of weights streamed per decode step%n", dtype, report.weightBytesPerToken() / 1e6);
+            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7s %7s %9s %9s %6s %6s",
+                    "round", "copy", "read", "b1 tok/s", "b1 GB/s", "%copy", "%read"));
+            for (int b : o.batches()) {
+                head.append(String.format(Locale.ROOT, " %10s %7s", "b" + b + " tok/s", "b" + b + "/b1"));
+            }
+            out.println(head);
+            for (int i = 0; i < o.rounds(); i++) {
+                MemoryBandwidth.Result bandwidth = bw.measure(2);
+                DecodeThroughput.Result b1 = DecodeThroughput.run(backend, 1, prompt, 2, o.tokens(), 16);
+                List<DecodeThroughput.Result> batched = new ArrayList<>();
+                for (int b : o.batches()) {
+                    batched.add(DecodeThroughput.run(backend, b, prompt, 1, o.batchSteps(), 16));
+                }
+                Round r = new Round(bandwidth, b1, batched);
+                report.rounds().add(r);
+                printRound(String.valueOf(i + 1), report, r, out);
+            }
+            printMedian(report, o, out);
+            return report;
+        }
+    }
+
+    private static void printRound(String label, ModelReport rep, Round r, PrintStream out) {
+        double gbs = rep.weightGBs(r);
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7.1f %7.1f %9.1f %9.1f %5.0f%% %5.0f%%",
+                label, r.bandwidth().copyGBs(), r.bandwidth().readGBs(), r.batch1().tokensPerSecond(), gbs,
+                100 * gbs / r.bandwidth().copyGBs(), 100 * gbs / r.bandwidth().readGBs()));
+        for (DecodeThroughput.Result b : r.batched()) {
+            line.append(String.format(Locale.ROOT, " %10.1f %7.2f", b.tokensPerSecond(), b.tokensPerSecond() / r.batch1().tokensPerSecond()));
+        }
+        out.println(line);
+    }
+
+    private static void printMedian(ModelReport rep, Options o, PrintStream out) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7.1f %7.1f %9.1f %9s %5.0f%% %5.0f%%",
+                "median", rep.copyGBs(), rep.readGBs(), rep.batch1TokensPerSecond(), "",
+                100 * rep.rooflineOfCopy(), 100 * rep.rooflineOfRead()));
+        for (int i = 0; i < o.batches().length; i++) {
+            line.append(String.format(Locale.ROOT, " %10.1f %7.2f", rep.batchedTokensPerSecond(i), rep.batchedRatio(i)));
+        }
+        out.println(line);
+        out.println("  (GB/s = 1e9 bytes/s; %copy, %read = batch-1 weight stream over that round's bandwidth;"
+                + " bN/b1 = throughput ratio within a round)");
+    }
+
+    /** Writes the random model unless the folder already holds one made for this shape, dtype and seed. */
+    static void ensureModel(Path dir, String shape, DType dtype, PrintStream out) {
+        long seed = 1;
+        String want = RandomLlama.fingerprint(shape, dtype, seed);
+        Path file = dir.resolve("model.safetensors");
+        if (Files.isRegularFile(file) && Files.isRegularFile(dir.resolve("config.json"))) {
+            try (SafeTensors st = SafeTensors.open(file)) {
+                if (want.equals(st.metadata().get(RandomLlama.METADATA_KEY))) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                out.println("rewriting unreadable model in " + dir + ": " + e.getMessage());
+            }
+        }
+        out.printf(Locale.ROOT, "writing random %s %s model to %s%n", shape, dtype, dir);
+        RandomLlama.write(dir, shape, dtype, seed);
+    }
+}

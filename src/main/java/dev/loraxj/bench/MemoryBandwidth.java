@@ -1,0 +1,112 @@
+package dev.loraxj.bench;
+
+import dev.loraxj.backend.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * STREAM-style bandwidth over two off-heap buffers far larger than the caches, run on the same pool
+ * as the kernels: copy (bytes read + written, as STREAM counts them) and a read-only sum. The buffers
+ * are kept so the figures can be re-measured between benchmark rounds (bandwidth drifts on shared hosts).
+ */
+public final class MemoryBandwidth implements AutoCloseable {
+
+    /** GB/s (1e9 bytes): copy by MemorySegment.copy (memcpy), copy by a vector loop, and read-only. */
+    public record Result(double copyMemcpyGBs, double copyVectorGBs, double readGBs) {
+        /** The copy baseline: the faster of the two copies. */
+        public double copyGBs() {
+            return Math.max(copyVectorGBs, copyMemcpyGBs);
+        }
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final long CHUNK = 1 << 20;
+
+    private final Parallel pool;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment a;
+    private final MemorySegment b;
+    private final int chunks;
+    private final float[] sink;
+
+    public MemoryBandwidth(Parallel pool, long bufferBytes) {
+        this.pool = pool;
+        long bytes = Math.max(CHUNK, bufferBytes / CHUNK * CHUNK);
+        this.chunks = (int) (bytes / CHUNK);
+        this.a = arena.allocate(bytes, 4096);
+        this.b = arena.allocate(bytes, 4096);
+        this.sink = new float[pool.threads()];
+        // Fault the pages in from the threads that will use them.
+        pool.forRange(chunks, (from, to, w) -> {
+            a.asSlice(from * CHUNK, (to - from) * CHUNK).fill((byte) 1);
+            b.asSlice(from * CHUNK, (to - from) * CHUNK).fill((byte) 2);
+        });
+    }
+
+    public long bufferBytes() {
+        return a.byteSize();
+    }
+
+    /** Best of {@code repeats} passes of each kind. */
+    public Result measure(int repeats) {
+        double memcpy = 0, vector = 0, read = 0;
+        long bytes = a.byteSize();
+        for (int r = 0; r < repeats; r++) {
+            long t0 = System.nanoTime();
+            pool.forRange(chunks, (from, to, w) -> {
+                for (int c = from; c < to; c++) {
+                    MemorySegment.copy(a, c * CHUNK, b, c * CHUNK, CHUNK);
+                }
+            });
+            long t1 = System.nanoTime();
+            pool.forRange(chunks, (from, to, w) -> {
+                for (int c = from; c < to; c++) {
+                    copyVector(b, a, c * CHUNK);
+                }
+            });
+            long t2 = System.nanoTime();
+            pool.forRange(chunks, (from, to, w) -> {
+                for (int c = from; c < to; c++) {
+                    sink[w] += sum(a, c * CHUNK) + sum(b, c * CHUNK);
+                }
+            });
+            long t3 = System.nanoTime();
+            memcpy = Math.max(memcpy, 2.0 * bytes / (t1 - t0));
+            vector = Math.max(vector, 2.0 * bytes / (t2 - t1));
+            read = Math.max(read, 2.0 * bytes / (t3 - t2));
+        }
+        return new Result(memcpy, vector, read);
+    }
+
+    private static void copyVector(MemorySegment src, MemorySegment dst, long off) {
+        int step = F.vectorByteSize();
+        for (long i = off, end = off + CHUNK; i < end; i += 4L * step) {
+            FloatVector.fromMemorySegment(F, src, i, LE).intoMemorySegment(dst, i, LE);
+            FloatVector.fromMemorySegment(F, src, i + step, LE).intoMemorySegment(dst, i + step, LE);
+            FloatVector.fromMemorySegment(F, src, i + 2L * step, LE).intoMemorySegment(dst, i + 2L * step, LE);
+            FloatVector.fromMemorySegment(F, src, i + 3L * step, LE).intoMemorySegment(dst, i + 3L * step, LE);
+        }
+    }
+
+    private static float sum(MemorySegment s, long off) {
+        int step = F.vectorByteSize();
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (long i = off, end = off + CHUNK; i < end; i += 4L * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(F, s, i, LE));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, s, i + step, LE));
+            a2 = a2.add(FloatVector.fromMemorySegment(F, s, i + 2L * step, LE));
+            a3 = a3.add(FloatVector.fromMemorySegment(F, s, i + 3L * step, LE));
+        }
+        return a0.add(a1).add(a2).add(a3).lane(0);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
