@@ -1,0 +1,264 @@
+package dev.loraxj.engine;
+
+import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.StepBatch;
+import dev.loraxj.model.Tokenizer;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Continuous, iteration-level batching on one thread. Each step: take new sequences, drop
+ * cancelled ones, let the {@link Scheduler} fill a {@link StepBatch}, run the backend, then sample,
+ * detokenize, check stops and emit events per sequence. The engine thread is the only writer of
+ * engine state; other threads talk to it through {@link #submit} and {@link Sequence#cancel()}.
+ */
+public final class Engine implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Engine.class);
+    private static final int MAX_LOGIT_FLOATS = 1 << 24;
+
+    private final Backend backend;
+    private final Tokenizer tokenizer;
+    private final EngineMetrics metrics;
+    private final KvBlockPool pool;
+    private final Scheduler scheduler;
+    private final StepBatch batch;
+    private final int vocabSize;
+    private final int[] eos;
+    private final LinkedBlockingQueue<Sequence> incoming = new LinkedBlockingQueue<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean stopping;
+    private int[] altIds = new int[0];
+    private float[] altLogprobs = new float[0];
+
+    public Engine(Backend backend, Tokenizer tokenizer, EngineConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
+        this.backend = backend;
+        this.tokenizer = tokenizer;
+        this.vocabSize = backend.config().vocabSize();
+        int numBlocks = Math.max(1, config.maxBatchTotalTokens() / config.blockSize());
+        this.pool = new KvBlockPool(numBlocks, config.blockSize());
+        backend.allocateKvCache(numBlocks, config.blockSize());
+        this.metrics = new EngineMetrics(registry, numBlocks);
+        this.scheduler = new Scheduler(pool, config.maxBatchPrefillTokens(), MAX_LOGIT_FLOATS / vocabSize);
+        this.batch = new StepBatch(vocabSize);
+        this.eos = tokenizer.eosIds();
+        this.thread = Thread.ofPlatform().name("loraxj-engine").daemon(true).unstarted(this::run);
+    }
+
+    public Engine start() {
+        thread.start();
+        return this;
+    }
+
+    public EngineMetrics metrics() {
+        return metrics;
+    }
+
+    public int totalBlocks() {
+        return pool.numBlocks();
+    }
+
+    public boolean alive() {
+        return thread.isAlive() && !stopping;
+    }
+
+    /** Queues a sequence; it joins the batch at a coming step. Any thread. */
+    public Sequence submit(GenerationRequest request, SequenceListener listener) {
+        if (stopping) {
+            throw new IllegalStateException("engine is stopped");
+        }
+        Sequence seq = new Sequence(ids.incrementAndGet(), request, listener, vocabSize, pool.blockSize());
+        metrics.queueSize.incrementAndGet();
+        incoming.add(seq);
+        return seq;
+    }
+
+    private void run() {
+        while (!stopping) {
+            try {
+                if (scheduler.idle()) {
+                    Sequence first = incoming.take();
+                    scheduler.enqueue(first);
+                }
+                Sequence more;
+                while ((more = incoming.poll()) != null) {
+                    scheduler.enqueue(more);
+                }
+                step();
+            } catch (InterruptedException e) {
+                break;
+            } catch (Throwable t) {
+                LOG.error("engine step failed; failing the sequences of this batch", t);
+                for (Sequence s : scheduler.drain()) {
+                    s.listener().onError(new EngineException("generation failed: " + t.getMessage(), t));
+                }
+                publishGauges();
+            }
+        }
+        for (Sequence s : scheduler.drain()) {
+            s.listener().onError(new EngineException("server is shutting down"));
+        }
+        Sequence s;
+        while ((s = incoming.poll()) != null) {
+            s.listener().onError(new EngineException("server is shutting down"));
+        }
+    }
+
+    private void step() {
+        long t0 = System.nanoTime();
+        metrics.cancelled(scheduler.dropCancelled());
+        scheduler.schedule(batch, t0, tokenizer);
+        publishGauges();
+        if (batch.numTokens() == 0) {
+            return;
+        }
+        backend.forward(batch);
+        long now = System.nanoTime();
+        float[] logits = batch.logits();
+        List<Sequence> done = null;
+        for (int i = 0; i < scheduler.numScheduled(); i++) {
+            Sequence s = scheduler.scheduled(i);
+            int n = scheduler.chunk(i);
+            int firstPos = s.cached();
+            int from = scheduler.logitsFrom(i);
+            int row = scheduler.firstLogitRow(i);
+            if (firstPos < s.promptLength()) {
+                metrics.prefilled(Math.min(n, s.promptLength() - firstPos));
+                if (s.request().prefillDetails()) {
+                    recordPrefill(s, firstPos, n, logits, row);
+                }
+            }
+            s.markCached(n);
+            if (s.uncached() == 0) {
+                int lastRow = row + (n - 1 - from);
+                if (emitNext(s, logits, lastRow * vocabSize, now)) {
+                    if (done == null) {
+                        done = new ArrayList<>();
+                    }
+                    done.add(s);
+                }
+            }
+        }
+        if (done != null) {
+            done.forEach(scheduler::retire);
+        }
+        publishGauges();
+        metrics.step(System.nanoTime() - t0);
+    }
+
+    private void publishGauges() {
+        metrics.queueSize.set(scheduler.waitingCount() + incoming.size());
+        metrics.batchSize.set(scheduler.runningCount());
+        metrics.batchTokens.set(batch.numTokens());
+        metrics.freeBlocks.set(pool.freeBlocks());
+    }
+
+    /** Logprob of each prompt token given the ones before it (the first has none). */
+    private void recordPrefill(Sequence s, int firstPos, int n, float[] logits, int row) {
+        int[] tokens = s.tokens();
+        if (firstPos == 0) {
+            s.prefill().add(new TokenInfo(tokens[0], tokenizer.tokenText(tokens[0]), Float.NaN, tokenizer.isSpecial(tokens[0]), null));
+        }
+        for (int q = firstPos; q < firstPos + n && q + 1 < s.promptLength(); q++) {
+            int id = tokens[q + 1];
+            float lp = Sampler.logSoftmaxAt(logits, (row + q - firstPos) * vocabSize, vocabSize, id);
+            s.prefill().add(new TokenInfo(id, tokenizer.tokenText(id), lp, tokenizer.isSpecial(id), null));
+        }
+    }
+
+    /** Samples, emits and checks stops; returns true when the sequence finished. */
+    private boolean emitNext(Sequence s, float[] logits, int offset, long now) {
+        GenerationRequest req = s.request();
+        Sampler sampler = s.sampler();
+        int id = sampler.next(logits, offset, s.tokens(), s.length(), s.promptLength());
+        float logprob = sampler.lastLogprob();
+        s.append(id, logprob);
+        metrics.generated();
+        if (s.generated() == 1) {
+            metrics.firstToken(now - s.queuedNanos());
+        } else {
+            metrics.nextToken(now - s.lastTokenNanos());
+        }
+        s.tokenAt(now);
+        String text = s.detokenizer().next(id);
+        FinishReason finish = null;
+        if (!req.stopping().ignoreEos() && isEos(id)) {
+            finish = FinishReason.EOS_TOKEN;
+        } else if (s.generated() >= req.stopping().maxNewTokens()) {
+            finish = FinishReason.LENGTH;
+        } else if (s.stops().append(text) >= 0) {
+            finish = FinishReason.STOP_SEQUENCE;
+        }
+        if (finish != null) {
+            text += s.detokenizer().flush();
+        }
+        TokenInfo token = new TokenInfo(id, text, logprob, tokenizer.isSpecial(id), alternatives(req, sampler));
+        if (req.details()) {
+            s.details().add(token);
+        }
+        if (finish == null) {
+            s.listener().onEvent(new TokenEvent.Token(token));
+            return false;
+        }
+        metrics.finished(now - s.queuedNanos());
+        Generation g = new Generation(finalText(s), finish, s.promptLength(), s.generated(), req.seedReported(),
+                s.prefill(), s.details(), s.logprobSum(), s.queuedNanos(), s.startNanos(), now);
+        s.listener().onEvent(new TokenEvent.Finished(token, g));
+        return true;
+    }
+
+    private List<TokenInfo> alternatives(GenerationRequest req, Sampler sampler) {
+        int k = req.alternatives();
+        if (k <= 0) {
+            return null;
+        }
+        if (altIds.length < k) {
+            altIds = new int[k];
+            altLogprobs = new float[k];
+        }
+        int count = sampler.lastAlternatives(k, altIds, altLogprobs);
+        List<TokenInfo> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            out.add(new TokenInfo(altIds[i], tokenizer.tokenText(altIds[i]), altLogprobs[i], tokenizer.isSpecial(altIds[i]), null));
+        }
+        return out;
+    }
+
+    /** The generated text, decoded with one prompt token of context so a leading space survives. */
+    private String finalText(Sequence s) {
+        int[] t = s.tokens();
+        int ctx = s.promptLength() - 1;
+        String prefix = tokenizer.decode(t, ctx, s.promptLength(), true);
+        String full = tokenizer.decode(t, ctx, s.length(), true);
+        if (full.startsWith(prefix)) {
+            return full.substring(prefix.length());
+        }
+        return tokenizer.decode(t, s.promptLength(), s.length(), true);
+    }
+
+    private boolean isEos(int id) {
+        for (int e : eos) {
+            if (e == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Stops the loop; sequences still running fail with "server is shutting down". */
+    @Override
+    public void close() {
+        stopping = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.loraxj.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The engine's meters. Gauges read atomics the engine thread writes once per step. */
+public final class EngineMetrics {
+
+    final AtomicInteger queueSize = new AtomicInteger();
+    final AtomicInteger batchSize = new AtomicInteger();
+    final AtomicInteger batchTokens = new AtomicInteger();
+    final AtomicInteger freeBlocks = new AtomicInteger();
+    private final Counter generatedTokens;
+    private final Counter promptTokens;
+    private final Counter cancelled;
+    private final Timer timeToFirstToken;
+    private final Timer interTokenLatency;
+    private final Timer requestDuration;
+    private final Timer stepDuration;
+
+    public EngineMetrics(MeterRegistry registry, int totalBlocks) {
+        freeBlocks.set(totalBlocks);
+        Gauge.builder("loraxj_queue_size", queueSize, AtomicInteger::get)
+                .description("Sequences waiting to join the batch").register(registry);
+        Gauge.builder("loraxj_batch_size", batchSize, AtomicInteger::get)
+                .description("Sequences in the running batch").register(registry);
+        Gauge.builder("loraxj_batch_tokens", batchTokens, AtomicInteger::get)
+                .description("Tokens in the last step (decode plus prefill chunks)").register(registry);
+        Gauge.builder("loraxj_kv_cache_free_blocks", freeBlocks, AtomicInteger::get)
+                .description("Free blocks of the paged KV cache").register(registry);
+        Gauge.builder("loraxj_kv_cache_blocks", () -> totalBlocks)
+                .description("Blocks of the paged KV cache").register(registry);
+        generatedTokens = Counter.builder("loraxj_generated_tokens").description("Tokens generated").register(registry);
+        promptTokens = Counter.builder("loraxj_prompt_tokens").description("Prompt tokens prefilled").register(registry);
+        cancelled = Counter.builder("loraxj_sequences_cancelled").description("Sequences dropped because their client went away").register(registry);
+        timeToFirstToken = histogram(registry, "loraxj_time_to_first_token", "From arrival to the first generated token");
+        interTokenLatency = histogram(registry, "loraxj_inter_token_latency", "Between consecutive tokens of a sequence");
+        requestDuration = histogram(registry, "loraxj_request_duration", "From arrival to the last token");
+        stepDuration = histogram(registry, "loraxj_step_duration", "One engine step (forward and sampling)");
+    }
+
+    private static Timer histogram(MeterRegistry registry, String name, String description) {
+        return Timer.builder(name).description(description).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(600))
+                .register(registry);
+    }
+
+    void firstToken(long nanos) {
+        timeToFirstToken.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void nextToken(long nanos) {
+        interTokenLatency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void finished(long nanos) {
+        requestDuration.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void step(long nanos) {
+        stepDuration.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void cancelled(int count) {
+        if (count > 0) {
+            cancelled.increment(count);
+        }
+    }
+
+    void generated() {
+        generatedTokens.increment();
+    }
+
+    void prefilled(int tokens) {
+        promptTokens.increment(tokens);
+    }
+
+    public int freeBlocks() {
+        return freeBlocks.get();
+    }
+
+    public int queueSize() {
+        return queueSize.get();
+    }
+}

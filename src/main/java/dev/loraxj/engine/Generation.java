@@ -1,0 +1,24 @@
+package dev.loraxj.engine;
+
+import java.util.List;
+
+/**
+ * The outcome of one finished sequence.
+ *
+ * @param prefill empty unless prefill details were asked for
+ * @param tokens  empty unless details were asked for
+ * @param logprobSum sum of the generated tokens' logprobs (ranks best_of candidates)
+ */
+public record Generation(
+        String text,
+        FinishReason finishReason,
+        int promptTokens,
+        int generatedTokens,
+        Long seed,
+        List<TokenInfo> prefill,
+        List<TokenInfo> tokens,
+        double logprobSum,
+        long queuedNanos,
+        long startNanos,
+        long endNanos) {
+}

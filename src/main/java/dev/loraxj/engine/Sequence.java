@@ -1,0 +1,158 @@
+package dev.loraxj.engine;
+
+import dev.loraxj.model.IncrementalDetokenizer;
+import dev.loraxj.model.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One generation in flight: its tokens, how many of them the KV cache holds, its sampler and stop
+ * state. Only the engine thread touches it, except {@link #cancel()}.
+ */
+public final class Sequence {
+
+    private final long id;
+    private final GenerationRequest request;
+    private final SequenceListener listener;
+    private final Sampler sampler;
+    private final StopSequences stops;
+    private final BlockTable blocks;
+    private final int[] tokens;
+    private final int promptLength;
+    private final long queuedNanos;
+    private final List<TokenInfo> prefill;
+    private final List<TokenInfo> details;
+
+    private IncrementalDetokenizer detokenizer;
+    private int length;
+    private int cached;
+    private double logprobSum;
+    private long startNanos;
+    private long lastTokenNanos;
+    private volatile boolean cancelled;
+
+    Sequence(long id, GenerationRequest request, SequenceListener listener, int vocabSize, int blockSize) {
+        this.id = id;
+        this.request = request;
+        this.listener = listener;
+        this.sampler = new Sampler(request.sampling(), vocabSize);
+        this.stops = new StopSequences(request.stopping().stopSequences());
+        this.promptLength = request.promptIds().length;
+        this.tokens = Arrays.copyOf(request.promptIds(), promptLength + request.stopping().maxNewTokens());
+        this.length = promptLength;
+        this.blocks = new BlockTable((tokens.length + blockSize - 1) / blockSize);
+        this.queuedNanos = System.nanoTime();
+        this.prefill = request.prefillDetails() ? new ArrayList<>(promptLength) : List.of();
+        this.details = request.details() ? new ArrayList<>() : List.of();
+    }
+
+    public long id() {
+        return id;
+    }
+
+    /** Asks the engine to drop this sequence and free its blocks at its next step; any thread. */
+    public void cancel() {
+        cancelled = true;
+    }
+
+    boolean cancelled() {
+        return cancelled;
+    }
+
+    GenerationRequest request() {
+        return request;
+    }
+
+    SequenceListener listener() {
+        return listener;
+    }
+
+    Sampler sampler() {
+        return sampler;
+    }
+
+    StopSequences stops() {
+        return stops;
+    }
+
+    BlockTable blocks() {
+        return blocks;
+    }
+
+    int[] tokens() {
+        return tokens;
+    }
+
+    int length() {
+        return length;
+    }
+
+    int cached() {
+        return cached;
+    }
+
+    int promptLength() {
+        return promptLength;
+    }
+
+    int generated() {
+        return length - promptLength;
+    }
+
+    /** Token slots the sequence can ever need: prompt plus every new token but the last (never fed back). */
+    int maxSlots() {
+        return tokens.length - 1;
+    }
+
+    int uncached() {
+        return length - cached;
+    }
+
+    void markCached(int count) {
+        cached += count;
+    }
+
+    void append(int token, float logprob) {
+        tokens[length++] = token;
+        logprobSum += logprob;
+    }
+
+    double logprobSum() {
+        return logprobSum;
+    }
+
+    List<TokenInfo> prefill() {
+        return prefill;
+    }
+
+    List<TokenInfo> details() {
+        return details;
+    }
+
+    long queuedNanos() {
+        return queuedNanos;
+    }
+
+    long startNanos() {
+        return startNanos;
+    }
+
+    void started(long now, Tokenizer tokenizer) {
+        startNanos = now;
+        detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
+    }
+
+    IncrementalDetokenizer detokenizer() {
+        return detokenizer;
+    }
+
+    long lastTokenNanos() {
+        return lastTokenNanos;
+    }
+
+    void tokenAt(long now) {
+        lastTokenNanos = now;
+    }
+}
