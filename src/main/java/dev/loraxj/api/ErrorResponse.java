@@ -1,0 +1,5 @@
+package dev.loraxj.api;
+
+/** LoRAX's error body. */
+public record ErrorResponse(String error, String errorType) {
+}

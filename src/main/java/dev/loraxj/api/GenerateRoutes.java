@@ -1,0 +1,145 @@
+package dev.loraxj.api;
+
+import dev.loraxj.engine.Generation;
+import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.InferenceService;
+import dev.loraxj.service.ModelHost;
+import dev.loraxj.service.ModelRuntime;
+import dev.loraxj.service.ValidRequest;
+import io.quarkus.vertx.web.Body;
+import io.quarkus.vertx.web.Route;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+/** LoRAX's generation routes: /generate, /generate_stream and the compat POST /. */
+@ApplicationScoped
+public class GenerateRoutes {
+
+    private final InferenceService service;
+    private final ModelHost host;
+
+    public GenerateRoutes(InferenceService service, ModelHost host) {
+        this.service = service;
+        this.host = host;
+    }
+
+    @Route(path = "/generate", methods = Route.HttpMethod.POST)
+    void generate(RoutingContext rc, @Body Buffer body) {
+        HttpExchange ex = new HttpExchange(rc);
+        validated(ex, body, false, valid -> whole(ex, valid, false));
+    }
+
+    @Route(path = "/generate_stream", methods = Route.HttpMethod.POST)
+    void generateStream(RoutingContext rc, @Body Buffer body) {
+        HttpExchange ex = new HttpExchange(rc);
+        validated(ex, body, true, valid -> stream(ex, valid));
+    }
+
+    /** LoRAX's compat route: {@code stream} picks SSE, else a one-element array. */
+    @Route(path = "/", methods = Route.HttpMethod.POST)
+    void compat(RoutingContext rc, @Body Buffer body) {
+        HttpExchange ex = new HttpExchange(rc);
+        GenerateRequest request;
+        try {
+            request = Json.parse(body, GenerateRequest.class);
+        } catch (RuntimeException e) {
+            ex.fail(e);
+            return;
+        }
+        boolean streaming = Boolean.TRUE.equals(request.stream());
+        validated(ex, request, streaming, valid -> {
+            if (streaming) {
+                stream(ex, valid);
+            } else {
+                whole(ex, valid, true);
+            }
+        });
+    }
+
+    private void validated(HttpExchange ex, Buffer body, boolean streaming, Consumer<ValidRequest> then) {
+        GenerateRequest request;
+        try {
+            request = Json.parse(body, GenerateRequest.class);
+        } catch (RuntimeException e) {
+            ex.fail(e);
+            return;
+        }
+        validated(ex, request, streaming, then);
+    }
+
+    /** Validation tokenizes, so it runs on a worker; the answer comes back on the event loop. */
+    private void validated(HttpExchange ex, GenerateRequest request, boolean streaming, Consumer<ValidRequest> then) {
+        ex.vertx().executeBlocking(() -> service.validate(request, streaming), false)
+                .onComplete(ar -> {
+                    if (ar.failed()) {
+                        ex.fail(ar.cause());
+                        return;
+                    }
+                    try {
+                        then.accept(ar.result());
+                    } catch (RuntimeException e) {
+                        ex.fail(e);
+                    }
+                });
+    }
+
+    private void whole(HttpExchange ex, ValidRequest valid, boolean asArray) {
+        long validated = System.nanoTime();
+        Cancellable c = service.generate(valid)
+                .emitOn(ex.onContext())
+                .subscribe().with(result -> {
+                    Wire.GenerateResponse response = Responses.generate(valid, result);
+                    headers(ex, valid, result.best(), validated);
+                    ex.json(200, asArray ? List.of(response) : response);
+                }, ex::fail);
+        ex.onClientGone(c::cancel);
+    }
+
+    private void stream(HttpExchange ex, ValidRequest valid) {
+        HttpServerResponse r = ex.response();
+        r.putHeader("x-model-id", modelId());
+        r.putHeader("x-compute-characters", String.valueOf(valid.inputs().codePointCount(0, valid.inputs().length())));
+        Cancellable c = service.stream(valid)
+                .emitOn(ex.onContext())
+                .subscribe().with(event -> ex.sse(Responses.streamEvent(valid, event)), ex::fail, ex::end);
+        ex.onClientGone(c::cancel);
+    }
+
+    private void headers(HttpExchange ex, ValidRequest valid, Generation g, long validatedNanos) {
+        HttpServerResponse r = ex.response();
+        long now = System.nanoTime();
+        long total = ms(now - ex.startNanos());
+        long inference = ms(g.endNanos() - g.startNanos());
+        r.putHeader("x-compute-type", deviceType() + "+optimized");
+        r.putHeader("x-compute-time", String.valueOf(total));
+        r.putHeader("x-compute-characters", String.valueOf(valid.inputs().codePointCount(0, valid.inputs().length())));
+        r.putHeader("x-total-time", String.valueOf(total));
+        r.putHeader("x-validation-time", String.valueOf(ms(validatedNanos - ex.startNanos())));
+        r.putHeader("x-queue-time", String.valueOf(ms(g.startNanos() - g.queuedNanos())));
+        r.putHeader("x-inference-time", String.valueOf(inference));
+        r.putHeader("x-time-per-token", String.valueOf(inference / Math.max(1, g.generatedTokens())));
+        r.putHeader("x-prompt-tokens", String.valueOf(g.promptTokens()));
+        r.putHeader("x-generated-tokens", String.valueOf(g.generatedTokens()));
+        r.putHeader("x-total-tokens", String.valueOf(g.promptTokens() + g.generatedTokens()));
+        r.putHeader("x-model-id", modelId());
+    }
+
+    private String modelId() {
+        return host.configuredModelId();
+    }
+
+    private String deviceType() {
+        ModelRuntime rt = host.runtime();
+        return rt.backend().deviceType();
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+}

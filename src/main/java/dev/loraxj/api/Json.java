@@ -1,0 +1,124 @@
+package dev.loraxj.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.type.LogicalType;
+import dev.loraxj.service.ValidationException;
+import io.vertx.core.buffer.Buffer;
+
+import java.io.IOException;
+import java.util.stream.Collectors;
+
+/**
+ * The wire's JSON: snake_case names, and strict types (a number where a string belongs is a
+ * 422 naming the field, not a silent coercion). Unknown fields are ignored, as LoRAX does.
+ */
+public final class Json {
+
+    public static final ObjectMapper MAPPER = create();
+
+    private Json() {
+    }
+
+    private static ObjectMapper create() {
+        ObjectMapper m = new ObjectMapper();
+        m.setPropertyNamingStrategy(new SnakeCase());
+        m.configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+        m.configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);
+        m.configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
+        for (LogicalType t : new LogicalType[] {LogicalType.Textual, LogicalType.Integer, LogicalType.Float, LogicalType.Boolean}) {
+            m.coercionConfigFor(t)
+                    .setCoercion(CoercionInputShape.String, t == LogicalType.Textual ? CoercionAction.TryConvert : CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Integer, t == LogicalType.Integer || t == LogicalType.Float ? CoercionAction.TryConvert : CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Float, t == LogicalType.Float ? CoercionAction.TryConvert : CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.Boolean, t == LogicalType.Boolean ? CoercionAction.TryConvert : CoercionAction.Fail)
+                    .setCoercion(CoercionInputShape.EmptyString, t == LogicalType.Textual ? CoercionAction.TryConvert : CoercionAction.Fail);
+        }
+        return m;
+    }
+
+    /** Parses a request body; a malformed or mistyped body is a ValidationException naming the field. */
+    /** camelCase to snake_case, one underscore per capital: returnKAlternatives -> return_k_alternatives. */
+    static final class SnakeCase extends PropertyNamingStrategies.NamingBase {
+        @Override
+        public String translate(String name) {
+            StringBuilder sb = new StringBuilder(name.length() + 8);
+            for (int i = 0; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (Character.isUpperCase(c)) {
+                    sb.append('_').append(Character.toLowerCase(c));
+                } else {
+                    sb.append(c);
+                }
+            }
+            return sb.toString();
+        }
+    }
+
+    public static <T> T parse(Buffer body, Class<T> type) {
+        if (body == null || body.length() == 0) {
+            throw new ValidationException("request body is empty: expected a JSON object");
+        }
+        try {
+            return MAPPER.readValue(body.getBytes(), type);
+        } catch (MismatchedInputException e) {
+            String field = path(e);
+            if (field.isEmpty()) {
+                throw new ValidationException("request body must be a JSON object");
+            }
+            throw new ValidationException("`" + field + "` has the wrong type: " + expected(e));
+        } catch (JsonMappingException e) {
+            String field = path(e);
+            throw new ValidationException(field.isEmpty() ? "invalid request: " + e.getOriginalMessage()
+                    : "`" + field + "` is invalid: " + e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            throw new ValidationException("request body is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ValidationException("cannot read request body: " + e.getMessage());
+        }
+    }
+
+    public static Buffer write(Object value) {
+        try {
+            return Buffer.buffer(MAPPER.writeValueAsBytes(value));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialize " + value.getClass().getSimpleName(), e);
+        }
+    }
+
+    private static String path(JsonMappingException e) {
+        return e.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining("."))
+                .replace(".[", "[");
+    }
+
+    private static String expected(MismatchedInputException e) {
+        Class<?> t = e.getTargetType();
+        if (t == null) {
+            return "unexpected value";
+        }
+        if (t == String.class) {
+            return "expected a string";
+        }
+        if (t == Integer.class || t == int.class || t == Long.class || t == long.class) {
+            return "expected an integer";
+        }
+        if (t == Float.class || t == float.class || t == Double.class || t == double.class) {
+            return "expected a number";
+        }
+        if (t == Boolean.class || t == boolean.class) {
+            return "expected a boolean";
+        }
+        if (java.util.List.class.isAssignableFrom(t)) {
+            return "expected an array";
+        }
+        return "expected " + (t.isRecord() ? "an object" : t.getSimpleName());
+    }
+}

@@ -1,0 +1,107 @@
+package dev.loraxj.api;
+
+import dev.loraxj.model.TokenSpan;
+import dev.loraxj.service.GenerateParameters;
+import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.InferenceService;
+import dev.loraxj.service.Limits;
+import dev.loraxj.service.ModelHost;
+import dev.loraxj.service.ModelRuntime;
+import io.quarkus.vertx.web.Body;
+import io.quarkus.vertx.web.Route;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.Arrays;
+import java.util.List;
+
+/** LoRAX's /info, /health and /tokenize. */
+@ApplicationScoped
+public class ServerRoutes {
+
+    static final String VERSION = "0.1.0";
+
+    private final InferenceService service;
+    private final ModelHost host;
+
+    public ServerRoutes(InferenceService service, ModelHost host) {
+        this.service = service;
+        this.host = host;
+    }
+
+    public record Info(String modelId, String modelSha, String modelDtype, String modelDeviceType,
+                       String modelPipelineTag, int maxConcurrentRequests, int maxBestOf, int maxStopSequences,
+                       int maxInputLength, int maxTotalTokens, float waitingServedRatio, int maxBatchTotalTokens,
+                       int maxWaitingTokens, int validationWorkers, String version, String sha, String dockerLabel,
+                       String requestLoggerUrl, boolean eagerPrefill, int maxBatchPrefillTokens, int kvBlockSize,
+                       int threads) {
+    }
+
+    public record TokenizeRequest(String inputs, Boolean addSpecialTokens) {
+    }
+
+    @Route(path = "/info", methods = Route.HttpMethod.GET)
+    void info(RoutingContext rc) {
+        HttpExchange ex = new HttpExchange(rc);
+        try {
+            ModelRuntime rt = host.runtime();
+            Limits l = rt.limits();
+            ex.json(200, new Info(rt.modelId(), null, rt.backend().dtype(), rt.backend().deviceType(), "text-generation",
+                    l.maxConcurrentRequests(), l.maxBestOf(), l.maxStopSequences(), l.maxInputLength(), l.maxTotalTokens(),
+                    1.2f, l.maxBatchTotalTokens(), 20, 2, VERSION, null, null, null, false,
+                    l.maxBatchPrefillTokens(), l.kvBlockSize(), l.threads()));
+        } catch (RuntimeException e) {
+            ex.fail(e);
+        }
+    }
+
+    @Route(path = "/tokenize", methods = Route.HttpMethod.POST)
+    void tokenize(RoutingContext rc, @Body Buffer body) {
+        HttpExchange ex = new HttpExchange(rc);
+        try {
+            TokenizeRequest req = Json.parse(body, TokenizeRequest.class);
+            if (req.inputs() == null) {
+                throw new dev.loraxj.service.ValidationException("`inputs` is required");
+            }
+            boolean special = req.addSpecialTokens() == null || req.addSpecialTokens();
+            ex.vertx().executeBlocking(() -> service.tokenize(req.inputs(), special), false).onComplete(ar -> {
+                if (ar.failed()) {
+                    ex.fail(ar.cause());
+                } else {
+                    List<Wire.SimpleToken> out = Arrays.stream(ar.result())
+                            .map((TokenSpan t) -> new Wire.SimpleToken(t.id(), t.text(), t.start(), t.stop())).toList();
+                    ex.json(200, out);
+                }
+            });
+        } catch (RuntimeException e) {
+            ex.fail(e);
+        }
+    }
+
+    /** LoRAX's health: a one-token generation through the whole engine. */
+    @Route(path = "/health", methods = Route.HttpMethod.GET)
+    void health(RoutingContext rc) {
+        HttpExchange ex = new HttpExchange(rc);
+        if (!host.ready()) {
+            ex.json(503, new ErrorResponse("unhealthy", "healthcheck"));
+            return;
+        }
+        GenerateParameters one = new GenerateParameters(null, null, null, null, null, null, null, null, null, null,
+                null, null, null, 1, null, null, null, null, null, null, null, null, null, null, null);
+        ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest("Where should Johnny live?", one, null), false), false)
+                .onComplete(ar -> {
+                    if (ar.failed()) {
+                        ex.json(503, new ErrorResponse("unhealthy: " + ar.cause().getMessage(), "healthcheck"));
+                        return;
+                    }
+                    try {
+                        service.generate(ar.result()).emitOn(ex.onContext()).subscribe().with(
+                                r -> rc.response().setStatusCode(200).end(),
+                                t -> ex.json(503, new ErrorResponse("unhealthy: " + t.getMessage(), "healthcheck")));
+                    } catch (RuntimeException e) {
+                        ex.json(503, new ErrorResponse("unhealthy: " + e.getMessage(), "healthcheck"));
+                    }
+                });
+    }
+}

@@ -1,0 +1,40 @@
+package dev.loraxj.service;
+
+import java.util.List;
+
+/**
+ * LoRAX's {@code parameters}, as sent: every field may be absent (null). Defaults and checks live
+ * in {@link RequestValidator}.
+ */
+public record GenerateParameters(
+        String adapterId,
+        String adapterSource,
+        Object mergedAdapters,
+        String apiToken,
+        Integer bestOf,
+        Float temperature,
+        Float repetitionPenalty,
+        Float frequencyPenalty,
+        Float presencePenalty,
+        Integer topK,
+        Float topP,
+        Float typicalP,
+        Boolean doSample,
+        Integer maxNewTokens,
+        Boolean ignoreEosToken,
+        Boolean returnFullText,
+        List<String> stop,
+        Integer truncate,
+        Boolean watermark,
+        Boolean details,
+        Boolean decoderInputDetails,
+        Integer returnKAlternatives,
+        Boolean applyChatTemplate,
+        Long seed,
+        Object responseFormat) {
+
+    public static GenerateParameters none() {
+        return new GenerateParameters(null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, null, null, null, null, null, null, null, null, null, null, null);
+    }
+}

@@ -1,0 +1,131 @@
+package dev.loraxj.service;
+
+import dev.loraxj.engine.Generation;
+import dev.loraxj.engine.GenerationRequest;
+import dev.loraxj.engine.Sequence;
+import dev.loraxj.engine.SequenceListener;
+import dev.loraxj.engine.TokenEvent;
+import dev.loraxj.model.TokenSpan;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.BackPressureStrategy;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Turns a validated request into token streams: admission control (max concurrent requests),
+ * queueing into the engine, cancellation when the consumer goes away, and best_of.
+ */
+@ApplicationScoped
+public class InferenceService {
+
+    private final ModelHost host;
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    public InferenceService(ModelHost host) {
+        this.host = host;
+    }
+
+    /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
+    public ValidRequest validate(GenerateRequest request, boolean streaming) {
+        ModelRuntime rt = host.runtime();
+        return new RequestValidator(rt.tokenizer(), rt.limits()).validate(request, streaming);
+    }
+
+    /**
+     * The tokens of one sequence, ending with a Finished event. The permit is taken now (429 when
+     * the server is full) and returned when the stream ends, fails or is cancelled.
+     */
+    public Multi<TokenEvent> stream(ValidRequest request) {
+        Permit permit = acquire();
+        return events(request.sequence()).onTermination().invoke(permit::release);
+    }
+
+    /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
+    public Uni<Result> generate(ValidRequest request) {
+        Permit permit = acquire();
+        List<Multi<TokenEvent>> runs = new ArrayList<>();
+        for (int i = 0; i < request.bestOf(); i++) {
+            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence())));
+        }
+        return Multi.createBy().merging().streams(runs)
+                .filter(e -> e instanceof TokenEvent.Finished)
+                .map(e -> ((TokenEvent.Finished) e).generation())
+                .collect().asList()
+                .map(all -> {
+                    List<Generation> sorted = new ArrayList<>(all);
+                    sorted.sort(Comparator.comparingDouble(Generation::logprobSum).reversed());
+                    Generation best = sorted.removeFirst();
+                    return new Result(best, request.bestOf() > 1 ? sorted : List.of());
+                })
+                .onTermination().invoke(permit::release);
+    }
+
+    /** A finished request: the chosen generation and, for best_of, the others. */
+    public record Result(Generation best, List<Generation> others) {
+    }
+
+    public TokenSpan[] tokenize(String text, boolean addSpecialTokens) {
+        return host.runtime().tokenizer().encodeWithOffsets(text, addSpecialTokens);
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    private static GenerationRequest reseeded(GenerationRequest r) {
+        long seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+        return new GenerationRequest(r.promptIds(), r.sampling().withSeed(seed), r.stopping(), r.details(), r.prefillDetails(),
+                r.alternatives(), seed);
+    }
+
+    private Multi<TokenEvent> events(GenerationRequest request) {
+        return Multi.createFrom().emitter(emitter -> {
+            Sequence seq = host.runtime().engine().submit(request, new Forward(emitter));
+            emitter.onTermination(seq::cancel);
+        }, BackPressureStrategy.BUFFER);
+    }
+
+    private Permit acquire() {
+        host.runtime();
+        int max = host.runtime().limits().maxConcurrentRequests();
+        if (inFlight.incrementAndGet() > max) {
+            inFlight.decrementAndGet();
+            throw new OverloadedException("Model is overloaded");
+        }
+        return new Permit();
+    }
+
+    private final class Permit {
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        void release() {
+            if (released.compareAndSet(false, true)) {
+                inFlight.decrementAndGet();
+            }
+        }
+    }
+
+    /** Hands engine events to the Mutiny emitter; runs on the engine thread and never blocks. */
+    private record Forward(MultiEmitter<? super TokenEvent> emitter) implements SequenceListener {
+        @Override
+        public void onEvent(TokenEvent event) {
+            emitter.emit(event);
+            if (event instanceof TokenEvent.Finished) {
+                emitter.complete();
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            emitter.fail(error);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package dev.loraxj.service;
+
+import dev.loraxj.backend.cpu.CpuBackend;
+import dev.loraxj.backend.cpu.Parallel;
+import dev.loraxj.config.LoraxjConfig;
+import dev.loraxj.engine.Engine;
+import dev.loraxj.engine.EngineConfig;
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.ModelConfig;
+import dev.loraxj.model.ModelException;
+import dev.loraxj.model.Tokenizer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.jboss.logging.Logger;
+
+import java.nio.file.Path;
+
+/**
+ * Loads the base model in the background at start, so the HTTP server answers (503, not ready)
+ * while a large model loads, and owns it until shutdown.
+ */
+@ApplicationScoped
+public class ModelHost {
+
+    private static final Logger LOG = Logger.getLogger(ModelHost.class);
+
+    private final LoraxjConfig config;
+    private final MeterRegistry registry;
+    private volatile ModelRuntime runtime;
+    private volatile Throwable failure;
+
+    public ModelHost(LoraxjConfig config, MeterRegistry registry) {
+        this.config = config;
+        this.registry = registry;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        Thread.ofPlatform().name("loraxj-model-load").daemon(true).start(this::load);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        ModelRuntime r = runtime;
+        runtime = null;
+        if (r != null) {
+            r.close();
+        }
+    }
+
+    private void load() {
+        long t0 = System.nanoTime();
+        try {
+            runtime = open();
+            LOG.infof("model %s ready in %d ms: %s, %s weights, KV cache %d blocks of %d tokens",
+                    runtime.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
+                    runtime.backend().dtype(), runtime.engine().totalBlocks(), runtime.limits().kvBlockSize());
+        } catch (Throwable t) {
+            failure = t;
+            LOG.errorf(t, "cannot load model %s: %s", config.modelId(), t.getMessage());
+        }
+    }
+
+    private ModelRuntime open() {
+        Path dir = Path.of(config.modelId());
+        ModelConfig modelConfig = ModelConfig.load(dir);
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        int threads = config.threads().orElse(Runtime.getRuntime().availableProcessors());
+        Parallel pool = new Parallel(threads);
+        CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool);
+        Limits limits = limits(modelConfig, backend.kvBytesPerToken(), threads);
+        Engine engine = new Engine(backend, tokenizer,
+                new EngineConfig(limits.maxBatchTotalTokens(), limits.maxBatchPrefillTokens(), limits.kvBlockSize()),
+                registry).start();
+        String name = config.servedModelName().orElse(config.modelId());
+        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, pool);
+    }
+
+    Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {
+        int maxTotal = config.maxTotalTokens().orElse(Math.min(2048, model.maxPositionEmbeddings()));
+        int maxInput = config.maxInputLength().orElse(Math.min(1024, maxTotal - 1));
+        int block = config.kvBlockSize();
+        long budget = Runtime.getRuntime().maxMemory() / 4;
+        int fits = (int) Math.min(65536, budget / Math.max(1, kvBytesPerToken));
+        int batchTotal = config.maxBatchTotalTokens().orElse(Math.max(maxTotal, fits));
+        batchTotal = batchTotal / block * block;
+        if (maxInput < 1 || maxInput >= maxTotal) {
+            throw new ModelException("loraxj.max-input-length (" + maxInput + ") must be at least 1 and below loraxj.max-total-tokens (" + maxTotal + ")");
+        }
+        if (batchTotal < maxTotal) {
+            throw new ModelException("loraxj.max-batch-total-tokens (" + batchTotal + ") must be at least loraxj.max-total-tokens (" + maxTotal + ")");
+        }
+        if (config.maxBatchPrefillTokens() < 1 || block < 1 || config.maxConcurrentRequests() < 1) {
+            throw new ModelException("loraxj.max-batch-prefill-tokens, loraxj.kv-block-size and loraxj.max-concurrent-requests must be positive");
+        }
+        return new Limits(config.maxConcurrentRequests(), maxInput, maxTotal, config.maxBatchPrefillTokens(),
+                batchTotal, block, Math.max(1, config.maxBestOf()), Math.max(0, config.maxStopSequences()), threads);
+    }
+
+    /** The loaded model, or a NotReadyException saying why there is none. */
+    public ModelRuntime runtime() {
+        ModelRuntime r = runtime;
+        if (r == null) {
+            Throwable f = failure;
+            throw new NotReadyException(f == null ? "model is loading" : "model failed to load: " + f.getMessage());
+        }
+        return r;
+    }
+
+    public boolean ready() {
+        ModelRuntime r = runtime;
+        return r != null && r.engine().alive();
+    }
+
+    /** False once a loaded engine died or the load failed; true while still loading. */
+    public boolean alive() {
+        ModelRuntime r = runtime;
+        if (r != null) {
+            return r.engine().alive();
+        }
+        return failure == null;
+    }
+
+    public String configuredModelId() {
+        return config.servedModelName().orElse(config.modelId());
+    }
+}

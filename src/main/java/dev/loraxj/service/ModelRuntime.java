@@ -1,0 +1,30 @@
+package dev.loraxj.service;
+
+import dev.loraxj.backend.Backend;
+import dev.loraxj.engine.Engine;
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.Tokenizer;
+
+/** Everything that serves the base model once it is loaded. */
+public record ModelRuntime(
+        String modelId,
+        Checkpoint checkpoint,
+        Tokenizer tokenizer,
+        Backend backend,
+        Engine engine,
+        Limits limits,
+        AutoCloseable computePool) implements AutoCloseable {
+
+    @Override
+    public void close() {
+        engine.close();
+        backend.close();
+        try {
+            computePool.close();
+        } catch (Exception ignored) {
+            // the pool's threads are daemons; nothing else to release
+        }
+        tokenizer.close();
+        checkpoint.close();
+    }
+}

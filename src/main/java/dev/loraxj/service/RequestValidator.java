@@ -1,0 +1,146 @@
+package dev.loraxj.service;
+
+import dev.loraxj.engine.GenerationRequest;
+import dev.loraxj.engine.SamplingParams;
+import dev.loraxj.engine.StoppingParams;
+import dev.loraxj.model.Tokenizer;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Checks a request against LoRAX's rules and the server's limits, tokenizes it, and resolves every
+ * default. Messages name the field, in LoRAX's words where LoRAX has them.
+ */
+public final class RequestValidator {
+
+    private final Tokenizer tokenizer;
+    private final Limits limits;
+
+    public RequestValidator(Tokenizer tokenizer, Limits limits) {
+        this.tokenizer = tokenizer;
+        this.limits = limits;
+    }
+
+    public ValidRequest validate(GenerateRequest request, boolean streaming) {
+        GenerateParameters p = request.params();
+        if (request.inputs() == null || request.inputs().isEmpty()) {
+            throw new ValidationException("`inputs` cannot be empty");
+        }
+        if (p.adapterId() != null && !p.adapterId().isEmpty() || p.mergedAdapters() != null) {
+            throw new ValidationException("`adapter_id`: this server does not serve adapters yet");
+        }
+        if (p.responseFormat() != null) {
+            throw new ValidationException("`response_format` is not supported");
+        }
+        if (Boolean.TRUE.equals(p.watermark())) {
+            throw new ValidationException("`watermark` is not supported");
+        }
+        if (Boolean.TRUE.equals(p.applyChatTemplate())) {
+            throw new ValidationException("`apply_chat_template`: this model has no chat template");
+        }
+        boolean warpers = p.temperature() != null && p.temperature() != 1.0f
+                || p.topK() != null && p.topK() > 0
+                || p.topP() != null && p.topP() < 1.0f
+                || p.typicalP() != null && p.typicalP() < 1.0f;
+        boolean sampling = Boolean.TRUE.equals(p.doSample()) || warpers;
+        int bestOf = p.bestOf() == null ? 1 : p.bestOf();
+        if (bestOf < 1 || bestOf > limits.maxBestOf()) {
+            throw new ValidationException("`best_of` must be > 0 and <= " + limits.maxBestOf() + ". Given: " + bestOf);
+        }
+        if (bestOf > 1 && !sampling) {
+            throw new ValidationException("`best_of`: you must use sampling when `best_of` is > 1");
+        }
+        if (bestOf > 1 && p.seed() != null) {
+            throw new ValidationException("`seed` must not be set when `best_of` > 1");
+        }
+        if (bestOf > 1 && streaming) {
+            throw new ValidationException("`best_of` != 1 is not supported when streaming tokens");
+        }
+        boolean decoderInputDetails = Boolean.TRUE.equals(p.decoderInputDetails());
+        if (decoderInputDetails && streaming) {
+            throw new ValidationException("`decoder_input_details` == true is not supported when streaming tokens");
+        }
+        float temperature = p.temperature() == null ? 1.0f : p.temperature();
+        if (!(temperature > 0) || !Float.isFinite(temperature)) {
+            throw new ValidationException("`temperature` must be strictly positive");
+        }
+        float repetition = p.repetitionPenalty() == null ? 1.0f : p.repetitionPenalty();
+        if (!(repetition > 0) || !Float.isFinite(repetition)) {
+            throw new ValidationException("`repetition_penalty` must be strictly positive");
+        }
+        float frequency = penalty("frequency_penalty", p.frequencyPenalty());
+        float presence = penalty("presence_penalty", p.presencePenalty());
+        float topP = p.topP() == null ? 1.0f : p.topP();
+        if (!(topP > 0 && topP <= 1)) {
+            throw new ValidationException("`top_p` must be > 0.0 and <= 1.0");
+        }
+        float typicalP = p.typicalP() == null ? 1.0f : p.typicalP();
+        if (!(typicalP > 0 && typicalP <= 1)) {
+            throw new ValidationException("`typical_p` must be > 0.0 and <= 1.0");
+        }
+        int topK = p.topK() == null ? 0 : p.topK();
+        if (topK < 0) {
+            throw new ValidationException("`top_k` must be >= 0 (0 disables it)");
+        }
+        int alternatives = p.returnKAlternatives() == null ? 0 : p.returnKAlternatives();
+        if (alternatives < 0 || alternatives > 100) {
+            throw new ValidationException("`return_k_alternatives` must be between 0 and 100");
+        }
+        if (p.maxNewTokens() != null && p.maxNewTokens() < 1) {
+            throw new ValidationException("`max_new_tokens` must be strictly positive");
+        }
+        List<String> stops = p.stop() == null ? List.of() : p.stop();
+        if (stops.size() > limits.maxStopSequences()) {
+            throw new ValidationException("`stop` supports up to " + limits.maxStopSequences() + " stop sequences. Given: " + stops.size());
+        }
+        for (String s : stops) {
+            if (s == null || s.isEmpty()) {
+                throw new ValidationException("`stop` sequences must be non-empty strings");
+            }
+        }
+        if (p.truncate() != null && (p.truncate() < 1 || p.truncate() > limits.maxInputLength())) {
+            throw new ValidationException("`truncate` must be strictly positive and less than " + limits.maxInputLength() + ". Given: " + p.truncate());
+        }
+
+        String inputs = request.inputs();
+        int[] ids = tokenizer.encode(inputs);
+        if (ids.length == 0) {
+            throw new ValidationException("`inputs` tokenized to nothing");
+        }
+        if (p.truncate() != null && ids.length > p.truncate()) {
+            ids = Arrays.copyOfRange(ids, ids.length - p.truncate(), ids.length);
+            inputs = tokenizer.decode(ids, 0, ids.length, false);
+        }
+        if (ids.length > limits.maxInputLength()) {
+            throw new ValidationException("`inputs` must have less than " + limits.maxInputLength()
+                    + " tokens. Given: " + ids.length + " (use `truncate` to keep the last tokens)");
+        }
+        int room = limits.maxTotalTokens() - ids.length;
+        int maxNew = p.maxNewTokens() == null ? room : p.maxNewTokens();
+        if (maxNew > room) {
+            throw new ValidationException("`max_new_tokens`: `inputs` tokens + `max_new_tokens` must be <= "
+                    + limits.maxTotalTokens() + ". Given: " + ids.length + " `inputs` tokens and " + maxNew + " `max_new_tokens`");
+        }
+        long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+        SamplingParams sampling1 = new SamplingParams(sampling, temperature, topK, topP, typicalP, repetition,
+                frequency, presence, seed, Map.of());
+        boolean details = Boolean.TRUE.equals(p.details()) || decoderInputDetails;
+        GenerationRequest seq = new GenerationRequest(ids, sampling1,
+                new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
+                details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null);
+        return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails);
+    }
+
+    private static float penalty(String field, Float value) {
+        if (value == null) {
+            return 0f;
+        }
+        if (!(value >= -2f && value <= 2f)) {
+            throw new ValidationException("`" + field + "` must be between -2.0 and 2.0");
+        }
+        return value;
+    }
+}

@@ -1,0 +1,18 @@
+package dev.loraxj.service;
+
+import dev.loraxj.engine.GenerationRequest;
+
+/**
+ * A request that passed validation: what the engine runs, and how the answer is shaped.
+ *
+ * @param inputs       the prompt text (after truncation, as LoRAX reports it for return_full_text)
+ * @param sequence     the engine request; best_of runs it {@code bestOf} times with fresh seeds
+ */
+public record ValidRequest(
+        String inputs,
+        GenerationRequest sequence,
+        int bestOf,
+        boolean returnFullText,
+        boolean details,
+        boolean decoderInputDetails) {
+}
