@@ -77,15 +77,19 @@ final class Bf16Tiles {
             a12 = ov.fma(o2, ev.fma(e2, a12));
             a13 = ov.fma(o3, ev.fma(e3, a13));
         }
-        a00.intoArray(sums, 0); a01.intoArray(sums, L); a02.intoArray(sums, 2 * L); a03.intoArray(sums, 3 * L);
-        a10.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a12.intoArray(sums, 6 * L); a13.intoArray(sums, 7 * L);
+        // Token-major, so each token's 2 results end up next to each other.
+        a00.intoArray(sums, 0); a10.intoArray(sums, L); a01.intoArray(sums, 2 * L); a11.intoArray(sums, 3 * L);
+        a02.intoArray(sums, 4 * L); a12.intoArray(sums, 5 * L); a03.intoArray(sums, 6 * L); a13.intoArray(sums, 7 * L);
         Vec.sums8(sums);
-        for (int i = 0; i < 2; i++) {
+        if (kEnd == in && bias == null) {
             for (int j = 0; j < 4; j++) {
-                float s = sums[Vec.SUMS_AT + i * 4 + j];
-                if (kEnd < in) {
-                    s = tail(s, w, w0 + i * (in * 2L), x, (t + j) * in, kEnd, in);
-                }
+                System.arraycopy(sums, Vec.SUMS_AT + 2 * j, y, (t + j) * out + r, 2);
+            }
+            return;
+        }
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < 2; i++) {
+                float s = tail(sums[Vec.SUMS_AT + 2 * j + i], w, w0 + i * (in * 2L), x, (t + j) * in, kEnd, in);
                 y[(t + j) * out + r + i] = bias == null ? s : s + bias[r + i];
             }
         }

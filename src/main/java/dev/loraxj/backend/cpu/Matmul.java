@@ -143,17 +143,21 @@ public final class Matmul {
             v = FloatVector.fromMemorySegment(F, w, w3 + kb, LE);
             a30 = v.fma(b0, a30); a31 = v.fma(b1, a31); a32 = v.fma(b2, a32); a33 = v.fma(b3, a33);
         }
-        a00.intoArray(sums, 0); a01.intoArray(sums, L); a02.intoArray(sums, 2 * L); a03.intoArray(sums, 3 * L);
-        a10.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a12.intoArray(sums, 6 * L); a13.intoArray(sums, 7 * L);
-        a20.intoArray(sums, 8 * L); a21.intoArray(sums, 9 * L); a22.intoArray(sums, 10 * L); a23.intoArray(sums, 11 * L);
-        a30.intoArray(sums, 12 * L); a31.intoArray(sums, 13 * L); a32.intoArray(sums, 14 * L); a33.intoArray(sums, 15 * L);
+        // Token-major, so each token's 4 results end up next to each other.
+        a00.intoArray(sums, 0); a10.intoArray(sums, L); a20.intoArray(sums, 2 * L); a30.intoArray(sums, 3 * L);
+        a01.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a21.intoArray(sums, 6 * L); a31.intoArray(sums, 7 * L);
+        a02.intoArray(sums, 8 * L); a12.intoArray(sums, 9 * L); a22.intoArray(sums, 10 * L); a32.intoArray(sums, 11 * L);
+        a03.intoArray(sums, 12 * L); a13.intoArray(sums, 13 * L); a23.intoArray(sums, 14 * L); a33.intoArray(sums, 15 * L);
         Vec.sums16(sums);
-        for (int i = 0; i < 4; i++) {
+        if (kEnd == in && bias == null) {
             for (int j = 0; j < 4; j++) {
-                float s = sums[Vec.SUMS_AT + i * 4 + j];
-                if (kEnd < in) {
-                    s = tail(s, w, w0 + i * (in * 4L), x, (t + j) * in, kEnd, in);
-                }
+                System.arraycopy(sums, Vec.SUMS_AT + 4 * j, y, (t + j) * out + r, 4);
+            }
+            return;
+        }
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < 4; i++) {
+                float s = tail(sums[Vec.SUMS_AT + 4 * j + i], w, w0 + i * (in * 4L), x, (t + j) * in, kEnd, in);
                 y[(t + j) * out + r + i] = bias == null ? s : s + bias[r + i];
             }
         }

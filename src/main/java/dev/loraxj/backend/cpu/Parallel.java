@@ -20,6 +20,9 @@ public final class Parallel implements AutoCloseable {
     }
 
     private static final long SPIN_NANOS = 1_000_000;
+    // After this long spinning, yield the CPU on each check: on an oversubscribed machine the thread
+    // we wait for may need our core.
+    private static final long YIELD_AFTER_NANOS = 50_000;
     private static final int CHUNKS_PER_THREAD = 8;
 
     private final int threads;
@@ -84,8 +87,15 @@ public final class Parallel implements AutoCloseable {
         } catch (Throwable t) {
             failure = t;
         }
-        while (pending.get() != 0) {
-            Thread.onSpinWait();
+        if (pending.get() != 0) {
+            long waitStart = System.nanoTime();
+            while (pending.get() != 0) {
+                if (System.nanoTime() - waitStart < YIELD_AFTER_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
         }
         this.body = null;
         Throwable f = failure;
@@ -151,8 +161,11 @@ public final class Parallel implements AutoCloseable {
                 long spinStart = System.nanoTime();
                 long g;
                 while ((g = generation) == seen && !closed) {
-                    if (System.nanoTime() - spinStart < SPIN_NANOS) {
+                    long spun = System.nanoTime() - spinStart;
+                    if (spun < YIELD_AFTER_NANOS) {
                         Thread.onSpinWait();
+                    } else if (spun < SPIN_NANOS) {
+                        Thread.yield();
                     } else {
                         parked = true;
                         // Re-check after announcing, so an unpark sent before we park is not lost.
