@@ -19,9 +19,9 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The CPU backend's benchmark. In one process it measures memory bandwidth (the baseline), batch-1
- * decode as a fraction of that roofline, and batched decode throughput as a ratio to batch 1. Each
- * round re-measures the bandwidth right before its decode runs and the figures are medians over
- * rounds, because bandwidth on a shared host drifts by tens of percent from minute to minute.
+ * decode as a fraction of that roofline, and batched decode throughput as a ratio to batch 1. Within
+ * a round, bandwidth passes, batch-1 and batched decode slices alternate, and the figures are medians
+ * over rounds, because bandwidth on a shared host drifts by tens of percent from minute to minute.
  * <pre>
  * java --add-modules jdk.incubator.vector -jar target/quarkus-app/quarkus-run.jar bench \
  *     [--shape 110m|tiny] [--dtype f32|bf16|f32,bf16] [--threads N] [--tokens N] [--batch-steps N]
@@ -77,7 +77,11 @@ public final class Bench {
                     default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
                 }
             }
-            RandomLlama.shape(shape);
+            try {
+                RandomLlama.shape(shape);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
             return new Options(shape, dtypes, threads, tokens, batchSteps, batches, rounds, dir, bw, warmup);
         }
 
@@ -163,7 +167,7 @@ public final class Bench {
         out.printf(Locale.ROOT, "loraxj bench: shape %s, threads %d, %d-lane vectors, %d rounds%n", o.shape(), o.threads(),
                 jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length(), o.rounds());
         try (Parallel pool = new Parallel(o.threads()); MemoryBandwidth bw = new MemoryBandwidth(pool, o.bandwidthBytes())) {
-            bw.measure(1);
+            bw.measure(4);
             out.printf(Locale.ROOT, "memory baseline: STREAM copy (read + write bytes) and read-only sum over 2 x %d MB%n",
                     bw.bufferBytes() >> 20);
             List<ModelReport> reports = new ArrayList<>();
@@ -174,17 +178,30 @@ public final class Bench {
         }
     }
 
+    private static final int PROMPT = 8;
+    private static final int BLOCK = 16;
+    /** Bandwidth passes and decode slices alternate this many times per round. */
+    private static final int SLICES = 4;
+
     private static ModelReport runModel(Options o, DType dtype, Parallel pool, MemoryBandwidth bw, PrintStream out) {
         Path dir = (o.dir() != null ? o.dir() : Path.of(System.getProperty("java.io.tmpdir"), "loraxj-bench"))
                 .resolve(o.shape() + "-" + dtype.name().toLowerCase(Locale.ROOT));
         ensureModel(dir, o.shape(), dtype, out);
         ModelConfig cfg = ModelConfig.load(dir);
         try (Checkpoint ckpt = Checkpoint.open(dir); CpuBackend backend = CpuBackend.load(ckpt, cfg, pool)) {
-            int prompt = 8;
+            int b1Len = PROMPT + Math.max(o.tokens(), o.warmup());
+            int batchLen = PROMPT + Math.max(o.batchSteps(), 4);
+            int[] firstBlock = new int[o.batches().length];
+            int blocks = DecodeThroughput.blocksNeeded(1, b1Len, BLOCK);
+            for (int i = 0; i < o.batches().length; i++) {
+                firstBlock[i] = blocks;
+                blocks += DecodeThroughput.blocksNeeded(o.batches()[i], batchLen, BLOCK);
+            }
+            backend.allocateKvCache(blocks, BLOCK);
             // Warm the JIT on every kernel shape and fault the mmap'd weights in; not timed.
-            DecodeThroughput.run(backend, 1, prompt, 0, o.warmup(), 16);
-            for (int b : o.batches()) {
-                DecodeThroughput.run(backend, b, prompt, 0, 2, 16);
+            new DecodeThroughput(backend, 1, PROMPT, b1Len, BLOCK, 0).steps(o.warmup());
+            for (int i = 0; i < o.batches().length; i++) {
+                new DecodeThroughput(backend, o.batches()[i], PROMPT, batchLen, BLOCK, firstBlock[i]).steps(4);
             }
             ModelReport report = new ModelReport(dtype, backend.weightBytesPerToken(), new ArrayList<>());
             out.printf(Locale.ROOT, "%n%s, %.1f MB of weights streamed per decode step%n", dtype, report.weightBytesPerToken() / 1e6);
@@ -194,20 +211,32 @@ public final class Bench {
                 head.append(String.format(Locale.ROOT, " %10s %7s", "b" + b + " tok/s", "b" + b + "/b1"));
             }
             out.println(head);
-            for (int i = 0; i < o.rounds(); i++) {
-                MemoryBandwidth.Result bandwidth = bw.measure(2);
-                DecodeThroughput.Result b1 = DecodeThroughput.run(backend, 1, prompt, 2, o.tokens(), 16);
-                List<DecodeThroughput.Result> batched = new ArrayList<>();
-                for (int b : o.batches()) {
-                    batched.add(DecodeThroughput.run(backend, b, prompt, 1, o.batchSteps(), 16));
+            for (int round = 0; round < o.rounds(); round++) {
+                DecodeThroughput b1 = new DecodeThroughput(backend, 1, PROMPT, b1Len, BLOCK, 0);
+                List<DecodeThroughput> runs = new ArrayList<>();
+                for (int i = 0; i < o.batches().length; i++) {
+                    runs.add(new DecodeThroughput(backend, o.batches()[i], PROMPT, batchLen, BLOCK, firstBlock[i]));
                 }
-                Round r = new Round(bandwidth, b1, batched);
+                List<MemoryBandwidth.Pass> passes = new ArrayList<>();
+                for (int slice = 0; slice < SLICES; slice++) {
+                    passes.add(bw.pass());
+                    b1.steps(share(o.tokens(), slice));
+                    for (DecodeThroughput run : runs) {
+                        run.steps(share(o.batchSteps(), slice));
+                    }
+                }
+                Round r = new Round(bw.aggregate(passes), b1.result(), runs.stream().map(DecodeThroughput::result).toList());
                 report.rounds().add(r);
-                printRound(String.valueOf(i + 1), report, r, out);
+                printRound(String.valueOf(round + 1), report, r, out);
             }
             printMedian(report, o, out);
             return report;
         }
+    }
+
+    /** Slice {@code i} of {@code total} steps split over {@link #SLICES}. */
+    private static int share(int total, int i) {
+        return total * (i + 1) / SLICES - total * i / SLICES;
     }
 
     private static void printRound(String label, ModelReport rep, Round r, PrintStream out) {

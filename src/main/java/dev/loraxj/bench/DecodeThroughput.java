@@ -6,8 +6,10 @@ import dev.loraxj.backend.cpu.CpuBackend;
 import java.util.SplittableRandom;
 
 /**
- * Greedy decode of {@code batch} sequences in lockstep on a backend: one prefill step of a short
- * prompt each, untimed warm-up steps, then timed steps of one token per sequence.
+ * Greedy decode of {@code batch} sequences in lockstep: one prefill step of a short prompt each,
+ * then timed decode steps of one token per sequence, in as many slices as the caller likes (so runs
+ * can be interleaved with bandwidth measurements). Uses blocks {@code [firstBlock, firstBlock + blocksNeeded)}
+ * of the backend's KV cache, so several runs can share one cache.
  */
 public final class DecodeThroughput {
 
@@ -22,24 +24,38 @@ public final class DecodeThroughput {
         }
     }
 
-    private DecodeThroughput() {
+    private final CpuBackend backend;
+    private final int batch;
+    private final int maxLen;
+    private final int[][] tables;
+    private final StepBatch step;
+    private final int[] next;
+    private final int[] one = new int[1];
+    private int position;
+    private int steps;
+    private long nanos;
+
+    /** Blocks one run of {@code batch} sequences of up to {@code maxLen} tokens needs. */
+    public static int blocksNeeded(int batch, int maxLen, int blockSize) {
+        return batch * ((maxLen + blockSize - 1) / blockSize);
     }
 
-    public static Result run(CpuBackend backend, int batch, int prompt, int warmup, int steps, int blockSize) {
+    /** Prefills {@code prompt} random tokens per sequence (untimed). */
+    public DecodeThroughput(CpuBackend backend, int batch, int prompt, int maxLen, int blockSize, int firstBlock) {
+        this.backend = backend;
+        this.batch = batch;
+        this.maxLen = maxLen;
         int vocab = backend.config().vocabSize();
-        int maxLen = prompt + warmup + steps;
         int blocksPerSeq = (maxLen + blockSize - 1) / blockSize;
-        backend.allocateKvCache(batch * blocksPerSeq, blockSize);
-        int[][] tables = new int[batch][blocksPerSeq];
+        tables = new int[batch][blocksPerSeq];
         for (int s = 0; s < batch; s++) {
             for (int i = 0; i < blocksPerSeq; i++) {
-                tables[s][i] = s * blocksPerSeq + i;
+                tables[s][i] = firstBlock + s * blocksPerSeq + i;
             }
         }
         SplittableRandom rnd = new SplittableRandom(batch);
-        StepBatch step = new StepBatch(vocab);
-        int[] next = new int[batch];
-        int[] one = new int[1];
+        step = new StepBatch(vocab);
+        next = new int[batch];
         for (int s = 0; s < batch; s++) {
             int[] tokens = new int[prompt];
             for (int i = 0; i < prompt; i++) {
@@ -48,24 +64,35 @@ public final class DecodeThroughput {
             step.addSequence(tokens, 0, prompt, 0, tables[s], prompt - 1);
         }
         backend.forward(step);
-        pick(step, next);
-        long start = 0;
-        for (int i = 0; i < warmup + steps; i++) {
-            if (i == warmup) {
-                start = System.nanoTime();
-            }
+        pick();
+        position = prompt;
+    }
+
+    /** Runs {@code n} more decode steps, timed. */
+    public void steps(int n) {
+        if (position + n > maxLen) {
+            throw new IllegalStateException("decode run past its " + maxLen + " tokens");
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
             step.clear();
             for (int s = 0; s < batch; s++) {
                 one[0] = next[s];
-                step.addSequence(one, 0, 1, prompt + i, tables[s], 0);
+                step.addSequence(one, 0, 1, position, tables[s], 0);
             }
             backend.forward(step);
-            pick(step, next);
+            pick();
+            position++;
         }
-        return new Result(batch, steps, System.nanoTime() - start);
+        nanos += System.nanoTime() - t0;
+        steps += n;
     }
 
-    private static void pick(StepBatch step, int[] next) {
+    public Result result() {
+        return new Result(batch, steps, nanos);
+    }
+
+    private void pick() {
         float[] logits = step.logits();
         int vocab = step.vocabSize();
         for (int r = 0; r < step.numLogitRows(); r++) {

@@ -2,14 +2,16 @@ package dev.loraxj.backend.cpu;
 
 import dev.loraxj.model.ModelConfig;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * Causal GQA attention of each token over its own sequence in the paged KV cache, honouring a
- * sliding window. One (token, head) pair is one work item, computed start to finish by one thread,
- * so its result does not depend on the batch around it.
+ * sliding window. One (token, head) pair is one work item, computed start to finish by one thread in
+ * an order fixed by its position alone, so its result depends neither on the batch around it nor on
+ * the block size. exp is {@link VecMath#exp}: fast and the same bits whether or not C2 compiled it.
  */
 final class Attention implements Parallel.Body {
 
@@ -69,48 +71,139 @@ final class Attention implements Parallel.Body {
         }
     }
 
+    // Split into small methods on purpose: C1 gives up on one big method full of vector code
+    // ("out of virtual registers") and it then never reaches C2, running 10x slower.
     private void head(int t, int h, int worker) {
         int p = positions[t];
         int lo = window > 0 ? Math.max(0, p - window + 1) : 0;
         int n = p - lo + 1;
         float[] sc = scores[worker];
-        if (sc.length < n) {
-            sc = scores[worker] = new float[Math.max(n, sc.length * 2)];
+        // Room for whole vectors past the last score and past the last block's slots.
+        int room = n + 2 * L;
+        if (sc.length < room) {
+            sc = scores[worker] = new float[Math.max(room, sc.length * 2)];
         }
         int[] table = tables[seqOf[t]];
-        MemorySegment keys = cache.keys(layer);
-        MemorySegment values = cache.values(layer);
-        long headOff = (long) (h / group) * headDim * Float.BYTES;
+        int kvHead = h / group;
         int qo = t * qDim + h * headDim;
+        int bs = cache.blockSize();
+        MemorySegment keys = cache.keys(layer);
+        int j = 0;
+        for (int pos = lo; pos <= p; ) {
+            int bi = pos / bs;
+            int slot0 = pos - bi * bs;
+            int slots = Math.min(bs - slot0, p - pos + 1);
+            scores(keys, cache.keyBase(table[bi], kvHead) + (long) slot0 * Float.BYTES, bs, slots, qo, sc, j);
+            j += slots;
+            pos += slots;
+        }
+        float inv = 1f / softmaxNumerators(sc, n);
+        MemorySegment values = cache.values(layer);
+        if (headDim % (4 * L) == 0) {
+            for (int d0 = 0; d0 < headDim; d0 += 4 * L) {
+                weightedValues4(values, table, kvHead, lo, p, bs, d0, sc, inv, qo);
+            }
+        } else {
+            for (int d0 = 0; d0 < headDim; d0 += L) {
+                weightedValues(values, table, kvHead, lo, p, bs, d0, sc, inv, qo);
+            }
+        }
+    }
 
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            float s = Vec.dot(q, qo, keys, cache.slotOffset(table, lo + j) + headOff, headDim) * scale;
-            sc[j] = s;
-            max = Math.max(max, s);
-        }
-        float sum = 0f;
-        for (int j = 0; j < n; j++) {
-            float e = (float) Math.exp(sc[j] - max);
-            sc[j] = e;
-            sum += e;
-        }
-        int end = F.loopBound(headDim);
-        for (int d = 0; d < headDim; d++) {
-            out[qo + d] = 0f;
-        }
-        for (int j = 0; j < n; j++) {
-            float w = sc[j] / sum;
-            long vo = cache.slotOffset(table, lo + j) + headOff;
-            FloatVector wv = FloatVector.broadcast(F, w);
+    /**
+     * {@code sc[j + s] = scale · q · k_s} for the {@code slots} consecutive slots of one block from {@code kb}
+     * (K is dimension-major: dimension d of the block's slots is at {@code kb + d · bs} floats). Whole
+     * vectors, no masks: lanes past {@code slots} read other slots or the cache's padding and land in
+     * {@code sc} past the block, where the next block overwrites them; lanes never mix, so they change
+     * nothing. Masked loads would make this method too big for C1, and then it never reaches C2.
+     */
+    private void scores(MemorySegment keys, long kb, int bs, int slots, int qo, float[] sc, int j) {
+        long dStride = (long) bs * Float.BYTES;
+        for (int s = 0; s < slots; s += L) {
+            long off = kb + (long) s * Float.BYTES;
+            // Four chains over d (d mod 4) so FMA latency overlaps; the order is fixed by headDim alone.
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             int d = 0;
-            for (; d < end; d += L) {
-                FloatVector.fromMemorySegment(F, values, vo + d * 4L, Matmul.LE)
-                        .fma(wv, FloatVector.fromArray(F, out, qo + d)).intoArray(out, qo + d);
+            for (; d + 4 <= headDim; d += 4, off += 4 * dStride) {
+                a0 = FloatVector.fromMemorySegment(F, keys, off, Matmul.LE).fma(FloatVector.broadcast(F, q[qo + d]), a0);
+                a1 = FloatVector.fromMemorySegment(F, keys, off + dStride, Matmul.LE).fma(FloatVector.broadcast(F, q[qo + d + 1]), a1);
+                a2 = FloatVector.fromMemorySegment(F, keys, off + 2 * dStride, Matmul.LE).fma(FloatVector.broadcast(F, q[qo + d + 2]), a2);
+                a3 = FloatVector.fromMemorySegment(F, keys, off + 3 * dStride, Matmul.LE).fma(FloatVector.broadcast(F, q[qo + d + 3]), a3);
             }
-            for (; d < headDim; d++) {
-                out[qo + d] += w * values.get(Matmul.F32, vo + d * 4L);
+            for (; d < headDim; d++, off += dStride) {
+                a0 = FloatVector.fromMemorySegment(F, keys, off, Matmul.LE).fma(FloatVector.broadcast(F, q[qo + d]), a0);
+            }
+            a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(sc, j + s);
+        }
+    }
+
+    /** Replaces {@code sc[0..n)} by {@code exp(sc - max)} and returns their sum, in an order fixed by n. */
+    private static float softmaxNumerators(float[] sc, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, sc[i]);
+        }
+        FloatVector sumV = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = VecMath.exp(FloatVector.fromArray(F, sc, i).sub(max));
+            e.intoArray(sc, i);
+            sumV = sumV.add(e);
+        }
+        float sum = Vec.sum(sumV);
+        if (i < n) {
+            // sc has L floats of room past n; lanes past n are never read.
+            VecMath.exp(FloatVector.fromArray(F, sc, i).sub(max)).intoArray(sc, i);
+            for (; i < n; i++) {
+                sum += sc[i];
             }
         }
+        return sum;
+    }
+
+    /** L dimensions from d0 (masked at headDim). */
+    private void weightedValues(MemorySegment values, int[] table, int kvHead, int lo, int p, int bs, int d0,
+                                float[] sc, float inv, int qo) {
+        VectorMask<Float> m = F.indexInRange(d0, headDim);
+        long slotStride = cache.valueOffset(0, 1, 0);
+        FloatVector acc = FloatVector.zero(F);
+        int j = 0;
+        for (int pos = lo; pos <= p; ) {
+            int bi = pos / bs;
+            int slot0 = pos - bi * bs;
+            int slots = Math.min(bs - slot0, p - pos + 1);
+            long vo = cache.valueOffset(table[bi], slot0, kvHead) + (long) d0 * Float.BYTES;
+            for (int s = 0; s < slots; s++, vo += slotStride) {
+                acc = FloatVector.fromMemorySegment(F, values, vo, Matmul.LE, m).fma(FloatVector.broadcast(F, sc[j++]), acc);
+            }
+            pos += slots;
+        }
+        acc.mul(inv).intoArray(out, qo + d0, m);
+    }
+
+    /** 4L dimensions from d0, as four independent chains: the same per-dimension sequence as {@link #weightedValues}. */
+    private void weightedValues4(MemorySegment values, int[] table, int kvHead, int lo, int p, int bs, int d0,
+                                 float[] sc, float inv, int qo) {
+        long slotStride = cache.valueOffset(0, 1, 0);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (int pos = lo; pos <= p; ) {
+            int bi = pos / bs;
+            int slot0 = pos - bi * bs;
+            int slots = Math.min(bs - slot0, p - pos + 1);
+            long vo = cache.valueOffset(table[bi], slot0, kvHead) + (long) d0 * Float.BYTES;
+            for (int s = 0; s < slots; s++, vo += slotStride) {
+                FloatVector w = FloatVector.broadcast(F, sc[j++]);
+                a0 = FloatVector.fromMemorySegment(F, values, vo, Matmul.LE).fma(w, a0);
+                a1 = FloatVector.fromMemorySegment(F, values, vo + 4L * L, Matmul.LE).fma(w, a1);
+                a2 = FloatVector.fromMemorySegment(F, values, vo + 8L * L, Matmul.LE).fma(w, a2);
+                a3 = FloatVector.fromMemorySegment(F, values, vo + 12L * L, Matmul.LE).fma(w, a3);
+            }
+            pos += slots;
+        }
+        a0.mul(inv).intoArray(out, qo + d0);
+        a1.mul(inv).intoArray(out, qo + d0 + L);
+        a2.mul(inv).intoArray(out, qo + d0 + 2 * L);
+        a3.mul(inv).intoArray(out, qo + d0 + 3 * L);
     }
 }

@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * The BF16 kernels of {@link Matmul}. Per 2L weights: one int load, {@code << 16} for the even
  * weights, {@code & 0xFFFF0000} for the odd ones (both exact widenings), then one FMA with the even
  * inputs and one with the odd inputs into the output's single accumulator, in that order. The input
- * is in {@link Matmul#layout} order. Every tile shape follows this sequence per output.
+ * is in {@link Matmul#layout} order. Batched tiles reuse the F32 tile on rows widened in this order.
  */
 final class Bf16Tiles {
 
@@ -50,47 +50,41 @@ final class Bf16Tiles {
         return finish(a, w, wr, x, xr, kEnd, in, bias, r);
     }
 
-    /** Rows r, r+1 × tokens t..t+3: 8 accumulators, the 8 input vectors stay in registers for both rows. */
-    static void tile24(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
-        long w0 = (long) r * in * 2, w1 = w0 + in * 2L;
-        int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+    /** {@code y[ra]} and {@code y[rb]} for one token, each exactly as {@link #dot} computes it. */
+    static void dot2(MemorySegment w, int in, float[] bias, int ra, int rb, float[] x, float[] y) {
+        long wa = (long) ra * in * 2, wb = (long) rb * in * 2;
+        FloatVector a = FloatVector.zero(F), b = a;
         int kEnd = in / C * C;
         for (int k = 0; k < kEnd; k += C) {
-            FloatVector e0 = FloatVector.fromArray(F, x, x0 + k), o0 = FloatVector.fromArray(F, x, x0 + k + L);
-            FloatVector e1 = FloatVector.fromArray(F, x, x1 + k), o1 = FloatVector.fromArray(F, x, x1 + k + L);
-            FloatVector e2 = FloatVector.fromArray(F, x, x2 + k), o2 = FloatVector.fromArray(F, x, x2 + k + L);
-            FloatVector e3 = FloatVector.fromArray(F, x, x3 + k), o3 = FloatVector.fromArray(F, x, x3 + k + L);
-            long kb = k * 2L;
-            IntVector v = load(w, w0 + kb);
-            FloatVector ev = even(v), ov = odd(v);
-            a00 = ov.fma(o0, ev.fma(e0, a00));
-            a01 = ov.fma(o1, ev.fma(e1, a01));
-            a02 = ov.fma(o2, ev.fma(e2, a02));
-            a03 = ov.fma(o3, ev.fma(e3, a03));
-            v = load(w, w1 + kb);
-            ev = even(v);
-            ov = odd(v);
-            a10 = ov.fma(o0, ev.fma(e0, a10));
-            a11 = ov.fma(o1, ev.fma(e1, a11));
-            a12 = ov.fma(o2, ev.fma(e2, a12));
-            a13 = ov.fma(o3, ev.fma(e3, a13));
+            FloatVector xe = FloatVector.fromArray(F, x, k), xo = FloatVector.fromArray(F, x, k + L);
+            IntVector va = load(w, wa + k * 2L);
+            IntVector vb = load(w, wb + k * 2L);
+            a = even(va).fma(xe, a);
+            b = even(vb).fma(xe, b);
+            a = odd(va).fma(xo, a);
+            b = odd(vb).fma(xo, b);
         }
-        // Token-major, so each token's 2 results end up next to each other.
-        a00.intoArray(sums, 0); a10.intoArray(sums, L); a01.intoArray(sums, 2 * L); a11.intoArray(sums, 3 * L);
-        a02.intoArray(sums, 4 * L); a12.intoArray(sums, 5 * L); a03.intoArray(sums, 6 * L); a13.intoArray(sums, 7 * L);
-        Vec.sums8(sums);
-        if (kEnd == in && bias == null) {
-            for (int j = 0; j < 4; j++) {
-                System.arraycopy(sums, Vec.SUMS_AT + 2 * j, y, (t + j) * out + r, 2);
+        y[ra] = finish(a, w, wa, x, 0, kEnd, in, bias, ra);
+        y[rb] = finish(b, w, wb, x, 0, kEnd, in, bias, rb);
+    }
+
+    /**
+     * Widens rows {@code r..r+n} into {@code dst} (F32, row stride in) in the order {@link #dot} consumes
+     * them: each full 2L chunk as its L even then L odd weights, the tail as is. Exact, so the F32 tile
+     * over {@code dst} and {@link Matmul#layout} input computes every output exactly as {@link #dot}.
+     */
+    static void widen(MemorySegment w, int in, int r, int n, MemorySegment dst) {
+        int kEnd = in / C * C;
+        for (int i = 0; i < n; i++) {
+            long wr = (long) (r + i) * in * 2;
+            long dr = (long) i * in * 4;
+            for (int k = 0; k < kEnd; k += C) {
+                IntVector v = load(w, wr + k * 2L);
+                even(v).intoMemorySegment(dst, dr + k * 4L, Matmul.LE);
+                odd(v).intoMemorySegment(dst, dr + (k + L) * 4L, Matmul.LE);
             }
-            return;
-        }
-        for (int j = 0; j < 4; j++) {
-            for (int i = 0; i < 2; i++) {
-                float s = tail(sums[Vec.SUMS_AT + 2 * j + i], w, w0 + i * (in * 2L), x, (t + j) * in, kEnd, in);
-                y[(t + j) * out + r + i] = bias == null ? s : s + bias[r + i];
+            for (int k = kEnd; k < in; k++) {
+                dst.set(Matmul.F32, dr + k * 4L, DType.bf16ToFloat(w.get(Matmul.I16, wr + k * 2L)));
             }
         }
     }

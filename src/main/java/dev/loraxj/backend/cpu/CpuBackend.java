@@ -55,7 +55,7 @@ public final class CpuBackend implements Backend {
             cache.close();
             cache = null;
         }
-        cache = new KvCache(cfg.numLayers(), numBlocks, blockSize, cfg.kvDim());
+        cache = new KvCache(cfg.numLayers(), numBlocks, blockSize, cfg.numKvHeads(), cfg.headDim());
     }
 
     @Override

@@ -1,10 +1,17 @@
 package dev.loraxj.backend.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
- * The SwiGLU gate: {@code gate = silu(gate) * up}, elementwise, parallel over tokens. Scalar
- * {@code Math.exp} on purpose: the Vector API's EXP differs between C2 (SVML) and its Java fallback.
+ * The SwiGLU gate: {@code gate = silu(gate) * up}, elementwise, parallel over tokens. exp is
+ * {@link VecMath#exp}: the Vector API's EXP differs between C2 (SVML) and its Java fallback.
  */
 final class GatedSilu implements Parallel.Body {
+
+    private static final VectorSpecies<Float> F = Vec.F;
+    private static final int L = Vec.L;
 
     private float[] gate;
     private float[] up;
@@ -25,9 +32,11 @@ final class GatedSilu implements Parallel.Body {
     }
 
     static void apply(float[] gate, float[] up, int from, int to) {
-        for (int i = from; i < to; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        for (int i = from; i < to; i += L) {
+            VectorMask<Float> m = F.indexInRange(i, to);
+            FloatVector g = FloatVector.fromArray(F, gate, i, m);
+            FloatVector s = g.div(VecMath.exp(g.neg()).add(1f));
+            s.mul(FloatVector.fromArray(F, up, i, m)).intoArray(gate, i, m);
         }
     }
 }

@@ -17,6 +17,10 @@ public record Linear(Module module, int layer, MemorySegment data, DType dtype, 
         if (data.byteSize() != (long) rows * cols * dtype.bytes()) {
             throw new IllegalArgumentException(module + ": " + data.byteSize() + " bytes for [" + rows + ", " + cols + "] " + dtype);
         }
+        if (!data.isNative()) {
+            // One kind of segment per load site, or C2 falls back to slow, boxed vector loads.
+            throw new IllegalArgumentException(module + ": weights must be in a native (off-heap or mapped) segment");
+        }
         if (bias != null && bias.length != rows) {
             throw new IllegalArgumentException(module + ": bias of " + bias.length + " for " + rows + " rows");
         }

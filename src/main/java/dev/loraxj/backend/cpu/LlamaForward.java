@@ -20,6 +20,7 @@ final class LlamaForward {
     private final Attention attention;
     private final Projection projection = new Projection();
     private final GatedSilu gatedSilu = new GatedSilu();
+    private final RotateAndStore rotateAndStore;
     private final Linear[][] qkv;
     private final Linear[][] gateUp;
     private final Linear[][] o;
@@ -46,6 +47,7 @@ final class LlamaForward {
         this.pool = pool;
         this.rope = new Rope(cfg.ropeInvFreq());
         this.attention = new Attention(cfg, pool.threads());
+        this.rotateAndStore = new RotateAndStore(rope, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim());
         int n = weights.layers.length;
         qkv = new Linear[n][];
         gateUp = new Linear[n][];
@@ -107,18 +109,12 @@ final class LlamaForward {
     private void block(int l, StepBatch b, KvCache cache, int T) {
         LayerWeights w = weights.layers[l];
         int h = cfg.hiddenSize();
-        int qDim = cfg.qDim();
-        int kvDim = cfg.kvDim();
         float eps = cfg.rmsNormEps();
 
         RmsNorm.rows(x, w.inputNorm(), eps, xn, T, h);
         project(qkv[l], xn, T, qkvOut);
         int[] positions = b.positionsArray();
-        for (int t = 0; t < T; t++) {
-            rope.rotate(q, t * qDim, cfg.numHeads(), t);
-            rope.rotate(k, t * kvDim, cfg.numKvHeads(), t);
-            cache.write(l, tables[seqOf[t]], positions[t], k, t * kvDim, v, t * kvDim);
-        }
+        rotateAndStore.run(pool, cache, l, T, positions, seqOf, tables, q, k, v);
         attention.run(pool, cache, l, T, positions, seqOf, tables, q, att);
         hiddenOut[0] = tmp;
         project(o[l], att, T, hiddenOut);

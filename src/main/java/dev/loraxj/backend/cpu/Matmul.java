@@ -14,10 +14,11 @@ import java.nio.ByteOrder;
  *
  * <p>Every output is one dot product with one vector accumulator over k in order, then a fixed
  * tree reduction ({@link Vec#sum}), then the scalar tail of k, then the bias. Both tile shapes follow
- * exactly this sequence, so a result does not depend on the tile it lands in. One token walks the
- * weights one row at a time: a single sequential stream per thread reads memory fastest here (measured:
- * ~30% more than 4 interleaved rows). Four or more tokens use 4 rows × 4 tokens tiles so each weight
- * vector loaded feeds 4 tokens from registers.
+ * exactly this sequence, so a result does not depend on the tile it lands in. One token walks its
+ * rows as two far-apart sequential streams, one row of each at a time: few long streams read memory
+ * fastest here (measured: ~30% more than 4 interleaved adjacent rows) and two FMA chains hide latency.
+ * Four or more tokens use 4 rows × 4 tokens tiles over L2-sized blocks of rows, so each weight vector
+ * loaded feeds 4 tokens from registers, and the 16 reductions are packed ({@link Vec#sums16}).
  *
  * <p>BF16 kernels read 32 weights as 16 ints: {@code int << 16} gives the even weights as floats and
  * {@code int & 0xFFFF0000} the odd ones, so the input must be in {@link #layout} order (each 32-float
@@ -31,8 +32,26 @@ public final class Matmul {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
-    /** Per-thread room for a tile's reduced accumulators. */
-    static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[Vec.SUMS_AT + 16]);
+    /**
+     * Per-thread room for a tile's accumulators and for BF16 rows widened to F32. The rows are off-heap
+     * like the weights: C2 does not intrinsify vector loads at a site that sees both heap and native segments.
+     */
+    private static final class Scratch {
+        final float[] sums = new float[Vec.SUMS_AT + 16];
+        private MemorySegment rows = MemorySegment.NULL;
+
+        MemorySegment rows(int n) {
+            if (rows.byteSize() < (long) n * Float.BYTES) {
+                rows = java.lang.foreign.Arena.ofAuto().allocate((long) n * Float.BYTES, 64);
+            }
+            return rows;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Bytes of F32 weight rows a thread keeps in L2 while the batch's token tiles pass over them. */
+    private static final int BLOCK_BYTES = 64 << 10;
 
     /** Weight rows per tile; parallel chunks are aligned to it. */
     public static final int ROWS = 4;
@@ -83,30 +102,65 @@ public final class Matmul {
         int out = w.rows();
         float[] bias = w.bias();
         int r = r0;
-        int tileRows = bf16 ? 2 : 4;
         if (T >= 4) {
-            float[] sums = SUMS.get();
-            for (; r + tileRows <= r1; r += tileRows) {
-                int t = 0;
-                for (; t + 4 <= T; t += 4) {
-                    if (bf16) {
-                        Bf16Tiles.tile24(seg, in, out, bias, r, x, t, y, sums);
-                    } else {
-                        tile44(seg, in, out, bias, r, x, t, y, sums);
+            Scratch scratch = SCRATCH.get();
+            // Blocks of rows small enough to stay in L2 while every token tile passes over them, so the
+            // weights come from memory once per step.
+            int block = Math.max(4, BLOCK_BYTES / (in * 4) / 4 * 4);
+            // BF16 tiles run the F32 tile over rows widened in the same (split) order as Bf16Tiles.dot.
+            MemorySegment tileW = bf16 ? scratch.rows(block * in) : seg;
+            int kEnd = bf16 ? in / (2 * L) * (2 * L) : F.loopBound(in);
+            int tEnd = T / 4 * 4;
+            for (; r + 4 <= r1; ) {
+                int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
+                if (bf16) {
+                    Bf16Tiles.widen(seg, in, r, blockEnd - r, tileW);
+                }
+                for (int t = 0; t < tEnd; t += 4) {
+                    for (int g = r; g < blockEnd; g += 4) {
+                        long wOff = bf16 ? (long) (g - r) * in * 4 : (long) g * in * 4;
+                        tile44(tileW, wOff, in, kEnd, out, bias, g, x, t, y, scratch.sums);
                     }
                 }
-                for (int i = r; i < r + tileRows; i++) {
-                    for (int tt = t; tt < T; tt++) {
+                for (int i = r; i < blockEnd; i++) {
+                    for (int tt = tEnd; tt < T; tt++) {
                         y[tt * out + i] = bf16 ? Bf16Tiles.dot(seg, in, bias, i, x, tt) : dot(seg, in, bias, i, x, tt);
                     }
                 }
+                r = blockEnd;
             }
+        }
+        if (T == 1 && r < r1) {
+            // Two far-apart rows at once: two FMA chains to hide latency, two long sequential streams.
+            int half = (r1 - r) / 2;
+            for (int i = 0; i < half; i++) {
+                if (bf16) {
+                    Bf16Tiles.dot2(seg, in, bias, r + i, r + half + i, x, y);
+                } else {
+                    dot2(seg, in, bias, r + i, r + half + i, x, y);
+                }
+            }
+            r += 2 * half;
         }
         for (; r < r1; r++) {
             for (int t = 0; t < T; t++) {
                 y[t * out + r] = bf16 ? Bf16Tiles.dot(seg, in, bias, r, x, t) : dot(seg, in, bias, r, x, t);
             }
         }
+    }
+
+    /** {@code y[ra]} and {@code y[rb]} for one token, each exactly as {@link #dot} computes it. */
+    private static void dot2(MemorySegment w, int in, float[] bias, int ra, int rb, float[] x, float[] y) {
+        long wa = (long) ra * in * 4, wb = (long) rb * in * 4;
+        FloatVector a = FloatVector.zero(F), b = a;
+        int kEnd = F.loopBound(in);
+        for (int k = 0; k < kEnd; k += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, k);
+            a = FloatVector.fromMemorySegment(F, w, wa + k * 4L, LE).fma(xv, a);
+            b = FloatVector.fromMemorySegment(F, w, wb + k * 4L, LE).fma(xv, b);
+        }
+        y[ra] = finish(a, w, wa, x, 0, kEnd, in, bias, ra);
+        y[rb] = finish(b, w, wb, x, 0, kEnd, in, bias, rb);
     }
 
     /** Row {@code r} of W · token {@code t} of x, plus bias. */
@@ -121,13 +175,17 @@ public final class Matmul {
         return finish(a, w, wr, x, xr, kEnd, in, bias, r);
     }
 
-    private static void tile44(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
-        long w0 = (long) r * in * 4, w1 = w0 + in * 4L, w2 = w1 + in * 4L, w3 = w2 + in * 4L;
+    /**
+     * Rows r..r+3 (F32 at byte {@code wOff} of w, row stride {@code in}) × tokens t..t+3, vector loop
+     * over {@code [0, kEnd)} then the scalar tail, as {@link #dot} and {@link Bf16Tiles#dot} do.
+     */
+    private static void tile44(MemorySegment w, long wOff, int in, int kEnd, int out, float[] bias, int r, float[] x, int t,
+                               float[] y, float[] sums) {
+        long w0 = wOff, w1 = w0 + in * 4L, w2 = w1 + in * 4L, w3 = w2 + in * 4L;
         int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
-        int kEnd = F.loopBound(in);
         for (int k = 0; k < kEnd; k += L) {
             FloatVector b0 = FloatVector.fromArray(F, x, x0 + k);
             FloatVector b1 = FloatVector.fromArray(F, x, x1 + k);

@@ -33,7 +33,8 @@ final class Projection implements Parallel.Body {
         this.ys = ys;
         this.x = x;
         this.tokens = tokens;
-        pool.forRange(total, Matmul.ROWS, this);
+        // Batched work is compute bound: small chunks balance the threads. One token streams memory: big chunks.
+        pool.forRange(total, Matmul.ROWS, tokens >= 4 ? 16 : 4, this);
         this.ws = null;
         this.ys = null;
         this.x = null;

@@ -2,7 +2,8 @@ package dev.loraxj.backend.cpu;
 
 /**
  * Rotary position embedding in the HF rotate-half layout: pair i rotates dims i and i + headDim/2.
- * The angle is {@code position * invFreq[i]} rounded to float, as HF computes it in float32.
+ * The angle is {@code position * invFreq[i]} rounded to float, as HF computes it in float32. StrictMath,
+ * so the tables are the same bits whether or not the JIT compiled this code.
  */
 public final class Rope {
 
@@ -26,8 +27,8 @@ public final class Rope {
             float p = positions[t];
             for (int i = 0; i < half; i++) {
                 double angle = p * invFreq[i];
-                cos[t * half + i] = (float) Math.cos(angle);
-                sin[t * half + i] = (float) Math.sin(angle);
+                cos[t * half + i] = (float) StrictMath.cos(angle);
+                sin[t * half + i] = (float) StrictMath.sin(angle);
             }
         }
     }

@@ -35,7 +35,7 @@ public final class Vec {
     }
 
     /** Where {@link #sums16} and {@link #sums8} read accumulators and write sums in their buffer. */
-    static final int SUMS_AT = 16 * 16;
+    static final int SUMS_AT = 16 * L;
 
     /**
      * {@code buf[SUMS_AT + i] = sum(accumulator i)} for the 16 accumulators stored at {@code buf[16 i ..]},

@@ -72,6 +72,30 @@ class DeterminismTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"stories260K", "odd-f32"})
+    void logitsAreBitIdenticalForEveryKvBlockSize(String model) {
+        Path dir = model.equals("stories260K") ? SharedAssets.stories260K() : TestModels.random(tmp, "odd", TestModels.ODD, DType.F32);
+        try (Checkpoint ckpt = Checkpoint.open(dir); Parallel pool = new Parallel(2); CpuBackend backend = CpuBackend.load(ckpt, ModelConfig.load(dir), pool)) {
+            int vocab = backend.config().vocabSize();
+            int[] prompt = model.equals("stories260K") ? SharedAssets.PROMPT : randomTokens(21, vocab, 9);
+            float[] reference = null;
+            for (int blockSize : new int[] {16, 1, 3, 64}) {
+                Sequences seqs = new Sequences(backend, 64, blockSize);
+                int s = seqs.add(40);
+                float[] prefill = seqs.prefill(s, prompt, 7);
+                float[] decode = seqs.step(new Sequences.Run(s, new int[] {Sequences.argmax(prefill, prefill.length - vocab, vocab)}, false))[0];
+                float[] all = Arrays.copyOf(prefill, prefill.length + vocab);
+                System.arraycopy(decode, 0, all, prefill.length, vocab);
+                if (reference == null) {
+                    reference = all;
+                } else {
+                    assertArrayEquals(reference, all, "block size " + blockSize);
+                }
+            }
+        }
+    }
+
     /** A's prefill in chunks beside other sequences' prefills, then A decodes beside decodes and a new prefill. */
     private static float[][] batchedRun(Sequences seqs, int[] a, int[] b, int[] c, int[] d, int chunk, int[] decodeTokens, int vocab) {
         int sb = seqs.add(64), sa = seqs.add(64), sc = seqs.add(64), sd = seqs.add(64);

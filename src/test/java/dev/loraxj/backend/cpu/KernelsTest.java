@@ -74,6 +74,55 @@ class KernelsTest {
     }
 
     @Test
+    void vectorExpIsWithinTwoUlpOfMathExp() {
+        float[] xs = new float[4096];
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) rnd.nextDouble(-87, 88);
+        }
+        xs[0] = 0f;
+        xs[1] = -87f;
+        xs[2] = 88f;
+        xs[3] = 1e-8f;
+        for (int i = 0; i < xs.length; i += Vec.L) {
+            float[] got = new float[Vec.L];
+            VecMath.exp(jdk.incubator.vector.FloatVector.fromArray(Vec.F, xs, i)).intoArray(got, 0);
+            for (int j = 0; j < Vec.L; j++) {
+                double ref = Math.exp(xs[i + j]);
+                // Documented bound: relative error below 2e-7 (about 2 ulp).
+                assertEquals(ref, got[j], 2e-7 * ref, "exp(" + xs[i + j] + ")");
+            }
+        }
+        float[] tiny = new float[Vec.L];
+        java.util.Arrays.fill(tiny, -1000f);
+        float[] out = new float[Vec.L];
+        VecMath.exp(jdk.incubator.vector.FloatVector.fromArray(Vec.F, tiny, 0)).intoArray(out, 0);
+        // Clamped at -87: e^-87 ~ 1.6e-38, as good as zero for softmax and SiLU.
+        assertEquals(0, out[0], 1e-37);
+    }
+
+    @Test
+    void packedReductionsEqualOneAtATimeBitForBit() {
+        float[] buf = new float[Vec.SUMS_AT + 16];
+        float[] values = MatmulTest.randomX(16 * Vec.L, 9);
+        for (int i = 0; i < values.length; i++) {
+            values[i] *= (float) Math.pow(10, i % 7 - 3);
+        }
+        System.arraycopy(values, 0, buf, 0, values.length);
+        Vec.sums16(buf);
+        for (int i = 0; i < 16; i++) {
+            float one = Vec.sum(jdk.incubator.vector.FloatVector.fromArray(Vec.F, values, i * Vec.L));
+            assertEquals(Float.floatToIntBits(one), Float.floatToIntBits(buf[Vec.SUMS_AT + i]), "accumulator " + i);
+        }
+        System.arraycopy(values, 0, buf, 0, values.length);
+        Vec.sums8(buf);
+        for (int i = 0; i < 8; i++) {
+            float one = Vec.sum(jdk.incubator.vector.FloatVector.fromArray(Vec.F, values, i * Vec.L));
+            assertEquals(Float.floatToIntBits(one), Float.floatToIntBits(buf[Vec.SUMS_AT + i]), "accumulator " + i);
+        }
+    }
+
+    @Test
     void gatedSiluMatchesDouble() {
         float[] g = MatmulTest.randomX(37, 1);
         float[] u = MatmulTest.randomX(37, 2);
