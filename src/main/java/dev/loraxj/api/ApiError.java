@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import dev.loraxj.adapter.AdapterException;
 import dev.loraxj.engine.EngineException;
 import dev.loraxj.model.ModelException;
 import dev.loraxj.service.NotReadyException;
@@ -19,6 +20,7 @@ public record ApiError(int status, ErrorResponse body) {
             case OverloadedException o -> new ApiError(429, new ErrorResponse(o.getMessage(), "overloaded"));
             case NotReadyException n -> new ApiError(503, new ErrorResponse(n.getMessage(), "unhealthy"));
             case EngineException g -> new ApiError(424, new ErrorResponse(g.getMessage(), "generation"));
+            case AdapterException a -> new ApiError(424, new ErrorResponse(a.getMessage(), "generation"));
             case ModelException m -> new ApiError(424, new ErrorResponse(m.getMessage(), "generation"));
             default -> {
                 LOG.error("unexpected failure", e);

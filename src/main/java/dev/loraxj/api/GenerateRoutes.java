@@ -104,6 +104,7 @@ public class GenerateRoutes {
     private void stream(HttpExchange ex, ValidRequest valid) {
         HttpServerResponse r = ex.response();
         r.putHeader("x-model-id", modelId());
+        adapterHeaders(r, valid);
         r.putHeader("x-compute-characters", String.valueOf(valid.inputs().codePointCount(0, valid.inputs().length())));
         Cancellable c = service.stream(valid)
                 .emitOn(ex.onContext())
@@ -128,6 +129,15 @@ public class GenerateRoutes {
         r.putHeader("x-generated-tokens", String.valueOf(g.generatedTokens()));
         r.putHeader("x-total-tokens", String.valueOf(g.promptTokens() + g.generatedTokens()));
         r.putHeader("x-model-id", modelId());
+        adapterHeaders(r, valid);
+    }
+
+    /** LoRAX's x-adapter-id and x-adapter-source, when the request ran with an adapter. */
+    private static void adapterHeaders(HttpServerResponse r, ValidRequest valid) {
+        if (valid.adapter() != null) {
+            r.putHeader("x-adapter-id", valid.adapter().id());
+            r.putHeader("x-adapter-source", valid.adapter().source());
+        }
     }
 
     private String modelId() {

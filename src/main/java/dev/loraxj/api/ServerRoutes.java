@@ -79,6 +79,26 @@ public class ServerRoutes {
         }
     }
 
+    public record AdapterListing(String id, String source, String revision, String state, long bytes, int leases,
+                                 boolean pinned, String description) {
+    }
+
+    /** The adapters held, loading or waiting for memory, with their state and size. */
+    @Route(path = "/adapters", methods = Route.HttpMethod.GET)
+    void adapters(RoutingContext rc) {
+        HttpExchange ex = new HttpExchange(rc);
+        try {
+            ModelRuntime rt = host.runtime();
+            List<AdapterListing> out = rt.adapters().list().stream()
+                    .map(i -> new AdapterListing(i.ref().id(), i.ref().source(), i.ref().revision(), i.state(), i.bytes(),
+                            i.leases(), i.pinned(), i.description())).toList();
+            ex.json(200, java.util.Map.of("adapters", out, "bytes_held", rt.adapters().heldBytes(),
+                    "memory_budget", rt.adapters().budget()));
+        } catch (RuntimeException e) {
+            ex.fail(e);
+        }
+    }
+
     /** LoRAX's health: a one-token generation through the whole engine. */
     @Route(path = "/health", methods = Route.HttpMethod.GET)
     void health(RoutingContext rc) {

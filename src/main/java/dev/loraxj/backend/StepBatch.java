@@ -20,6 +20,7 @@ public final class StepBatch {
     private int[] positions = new int[64];
     private int[] seqStart = new int[17];
     private int[][] blockTables = new int[16][];
+    private LoraAdapter[] adapters = new LoraAdapter[16];
     private int[] logitRows = new int[16];
     private float[] logits = new float[0];
     private final int vocabSize;
@@ -42,9 +43,19 @@ public final class StepBatch {
      * @return the sequence's index in this batch
      */
     public int addSequence(int[] runTokens, int from, int count, int firstPosition, int[] blockTable, int logitsFrom) {
+        return addSequence(runTokens, from, count, firstPosition, blockTable, logitsFrom, null);
+    }
+
+    /**
+     * As above, with the adapter the sequence runs with (null for the base model). Sequences of one
+     * adapter are added next to each other, so their rows form one segment.
+     */
+    public int addSequence(int[] runTokens, int from, int count, int firstPosition, int[] blockTable, int logitsFrom,
+                           LoraAdapter adapter) {
         if (numSeqs + 1 >= seqStart.length) {
             seqStart = Arrays.copyOf(seqStart, seqStart.length * 2);
             blockTables = Arrays.copyOf(blockTables, blockTables.length * 2);
+            adapters = Arrays.copyOf(adapters, adapters.length * 2);
         }
         if (numTokens + count > tokens.length) {
             int cap = Math.max(tokens.length * 2, numTokens + count);
@@ -63,6 +74,7 @@ public final class StepBatch {
             logitRows[numLogitRows++] = numTokens + i;
         }
         blockTables[numSeqs] = blockTable;
+        adapters[numSeqs] = adapter;
         numTokens += count;
         numSeqs++;
         seqStart[numSeqs] = numTokens;
@@ -112,6 +124,11 @@ public final class StepBatch {
 
     public int[] blockTable(int s) {
         return blockTables[s];
+    }
+
+    /** The adapter of sequence {@code s}, or null for the base model. */
+    public LoraAdapter adapter(int s) {
+        return adapters[s];
     }
 
     /** Token index of logits row {@code r}. */

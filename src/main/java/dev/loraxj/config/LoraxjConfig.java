@@ -3,6 +3,9 @@ package dev.loraxj.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
+
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -53,4 +56,39 @@ public interface LoraxjConfig {
     /** Most stop sequences per request. */
     @WithDefault("4")
     int maxStopSequences();
+
+    /** The adapter used when a request names none (LoRAX's --adapter-id); none means the base model. */
+    Optional<String> adapterId();
+
+    /** Distinct adapters (the base model counts as one) whose requests may run at once. */
+    @WithDefault("1024")
+    int maxActiveAdapters();
+
+    /** How long an adapter stays in the active set while other adapters' requests wait. */
+    @WithDefault("2s")
+    Duration adapterCycleTime();
+
+    Adapters adapters();
+
+    /** Where adapters come from and how many stay in memory. */
+    interface Adapters {
+
+        /** The source of requests that name none: local (hub, s3 and pbase come with the sources issue). */
+        @WithDefault("local")
+        String defaultSource();
+
+        /** Directories under which local adapters may be read; empty disables the local source. */
+        Optional<List<String>> localRoots();
+
+        /** Adapters loaded at start and kept in memory, as {@code [source:]id}. */
+        Optional<List<String>> preload();
+
+        /** Bytes of adapter weights held in memory (F32); idle adapters are evicted, least recently used first. */
+        @WithDefault("1073741824")
+        long memoryBudget();
+
+        /** Threads that fetch and load adapters. */
+        @WithDefault("4")
+        int loaderThreads();
+    }
 }

@@ -1,12 +1,14 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.Tokenizer;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -29,7 +31,8 @@ public final class Engine implements AutoCloseable {
     private final StepBatch batch;
     private final int vocabSize;
     private final int[] eos;
-    private final LinkedBlockingQueue<Sequence> incoming = new LinkedBlockingQueue<>();
+    private static final Object WAKE = new Object();
+    private final LinkedBlockingQueue<Object> incoming = new LinkedBlockingQueue<>();
     private final AtomicLong ids = new AtomicLong();
     private final Thread thread;
     private volatile boolean stopping;
@@ -44,7 +47,8 @@ public final class Engine implements AutoCloseable {
         this.pool = new KvBlockPool(numBlocks, config.blockSize());
         backend.allocateKvCache(numBlocks, config.blockSize());
         this.metrics = new EngineMetrics(registry, numBlocks);
-        this.scheduler = new Scheduler(pool, config.maxBatchPrefillTokens(), MAX_LOGIT_FLOATS / vocabSize);
+        this.scheduler = new Scheduler(pool, config.maxBatchPrefillTokens(), MAX_LOGIT_FLOATS / vocabSize,
+                config.maxActiveAdapters(), config.adapterCycleNanos());
         this.batch = new StepBatch(vocabSize);
         this.eos = tokenizer.eosIds();
         this.thread = Thread.ofPlatform().name("loraxj-engine").daemon(true).unstarted(this::run);
@@ -67,29 +71,49 @@ public final class Engine implements AutoCloseable {
         return thread.isAlive() && !stopping;
     }
 
-    /** Queues a sequence; it joins the batch at a coming step. Any thread. */
+    /** Queues a base-model sequence; it joins the batch at a coming step. Any thread. */
     public Sequence submit(GenerationRequest request, SequenceListener listener) {
+        return submit(request, listener, null, null);
+    }
+
+    /**
+     * Queues a sequence at once; it joins the batch only after {@code gate} completes (with the
+     * adapter to apply, or null), and fails if the gate fails. Any thread.
+     *
+     * @param adapterKey the adapter's identity for its queue and batch segment (null for the base model)
+     */
+    public Sequence submit(GenerationRequest request, SequenceListener listener, Object adapterKey,
+                           CompletableFuture<? extends LoraAdapter> gate) {
         if (stopping) {
             throw new IllegalStateException("engine is stopped");
         }
-        Sequence seq = new Sequence(ids.incrementAndGet(), request, listener, vocabSize, pool.blockSize());
+        Sequence seq = new Sequence(ids.incrementAndGet(), request, listener, vocabSize, pool.blockSize(),
+                adapterKey, gate, this::wake);
         metrics.queueSize.incrementAndGet();
         incoming.add(seq);
+        if (gate != null) {
+            gate.whenComplete((a, t) -> wake());
+        }
         return seq;
     }
 
+    /** Makes the engine look at its queues again (a gate opened, a sequence was cancelled). */
+    private void wake() {
+        incoming.offer(WAKE);
+    }
+
     private void run() {
+        boolean worked = true;
         while (!stopping) {
             try {
-                if (scheduler.idle()) {
-                    Sequence first = incoming.take();
-                    scheduler.enqueue(first);
+                if (!worked) {
+                    take(incoming.take()); // nothing runnable: sleep until something arrives or a gate opens
                 }
-                Sequence more;
+                Object more;
                 while ((more = incoming.poll()) != null) {
-                    scheduler.enqueue(more);
+                    take(more);
                 }
-                step();
+                worked = step();
             } catch (InterruptedException e) {
                 break;
             } catch (Throwable t) {
@@ -103,19 +127,28 @@ public final class Engine implements AutoCloseable {
         for (Sequence s : scheduler.drain()) {
             s.listener().onError(new EngineException("server is shutting down"));
         }
-        Sequence s;
-        while ((s = incoming.poll()) != null) {
-            s.listener().onError(new EngineException("server is shutting down"));
+        Object o;
+        while ((o = incoming.poll()) != null) {
+            if (o instanceof Sequence s) {
+                s.listener().onError(new EngineException("server is shutting down"));
+            }
         }
     }
 
-    private void step() {
+    private void take(Object o) {
+        if (o instanceof Sequence s) {
+            scheduler.enqueue(s);
+        }
+    }
+
+    /** One iteration; false when there was nothing to run. */
+    private boolean step() {
         long t0 = System.nanoTime();
-        metrics.cancelled(scheduler.dropCancelled());
+        metrics.cancelled(scheduler.dropCancelledAndFailed(s -> s.listener().onError(s.gateError())));
         scheduler.schedule(batch, t0, tokenizer);
         publishGauges();
         if (batch.numTokens() == 0) {
-            return;
+            return false;
         }
         backend.forward(batch);
         long now = System.nanoTime();
@@ -149,10 +182,12 @@ public final class Engine implements AutoCloseable {
         }
         publishGauges();
         metrics.step(System.nanoTime() - t0);
+        return true;
     }
 
     private void publishGauges() {
-        metrics.queueSize.set(scheduler.waitingCount() + incoming.size());
+        metrics.queueSize.set(scheduler.waitingCount());
+        metrics.activeAdapters.set(scheduler.activeAdapters());
         metrics.batchSize.set(scheduler.runningCount());
         metrics.batchTokens.set(batch.numTokens());
         metrics.freeBlocks.set(pool.freeBlocks());

@@ -1,11 +1,23 @@
 package dev.loraxj.engine;
 
-/** The engine's budgets, resolved from configuration and the model. */
-public record EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize) {
+/**
+ * The engine's budgets, resolved from configuration and the model.
+ *
+ * @param maxActiveAdapters distinct adapters (the base model counts as one) that take requests at once
+ * @param adapterCycleNanos how long an adapter stays active while others wait
+ */
+public record EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize,
+                           int maxActiveAdapters, long adapterCycleNanos) {
+
     public EngineConfig {
-        if (blockSize < 1 || maxBatchPrefillTokens < 1 || maxBatchTotalTokens < blockSize) {
+        if (blockSize < 1 || maxBatchPrefillTokens < 1 || maxBatchTotalTokens < blockSize || maxActiveAdapters < 1) {
             throw new IllegalArgumentException("invalid engine budgets: total " + maxBatchTotalTokens
-                    + ", prefill " + maxBatchPrefillTokens + ", block " + blockSize);
+                    + ", prefill " + maxBatchPrefillTokens + ", block " + blockSize + ", active adapters " + maxActiveAdapters);
         }
+    }
+
+    /** Budgets with LoRAX's adapter defaults (1024 active adapters, 2 s cycle). */
+    public EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize) {
+        this(maxBatchTotalTokens, maxBatchPrefillTokens, blockSize, 1024, 2_000_000_000L);
     }
 }

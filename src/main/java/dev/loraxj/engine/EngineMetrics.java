@@ -16,6 +16,7 @@ public final class EngineMetrics {
     final AtomicInteger batchSize = new AtomicInteger();
     final AtomicInteger batchTokens = new AtomicInteger();
     final AtomicInteger freeBlocks = new AtomicInteger();
+    final AtomicInteger activeAdapters = new AtomicInteger();
     private final Counter generatedTokens;
     private final Counter promptTokens;
     private final Counter cancelled;
@@ -34,6 +35,8 @@ public final class EngineMetrics {
                 .description("Tokens in the last step (decode plus prefill chunks)").register(registry);
         Gauge.builder("loraxj_kv_cache_free_blocks", freeBlocks, AtomicInteger::get)
                 .description("Free blocks of the paged KV cache").register(registry);
+        Gauge.builder("loraxj_active_adapters", activeAdapters, AtomicInteger::get)
+                .description("Adapters (the base model counts as one) taking requests").register(registry);
         Gauge.builder("loraxj_kv_cache_blocks", () -> totalBlocks)
                 .description("Blocks of the paged KV cache").register(registry);
         generatedTokens = Counter.builder("loraxj_generated_tokens").description("Tokens generated").register(registry);

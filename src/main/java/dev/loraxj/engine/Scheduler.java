@@ -1,25 +1,45 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.backend.StepBatch;
+import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
- * Decides what runs each step: which waiting sequences join the batch (FIFO, when their whole
- * KV need fits), and how many of each running sequence's uncached tokens go in (every decode
- * token, plus prefill chunks within the prefill budget). Engine thread only.
+ * Decides what runs each step, with LoRAX's semantics: one queue per adapter; at most
+ * {@code maxActiveAdapters} adapters active at once; among active adapters the oldest request whose
+ * gate (adapter load, access check) has opened joins first, when its whole KV need fits (first come,
+ * first served: nothing overtakes a request that waits for blocks). Once an adapter has been active
+ * for {@code cycleNanos} while others wait, it takes no new requests and leaves the active set when
+ * its running ones finish, so no adapter starves. Each step every running sequence decodes, and
+ * prefill chunks share {@code maxPrefillTokens}. Engine thread only.
  */
 final class Scheduler {
+
+    static final Object BASE = new Object() {
+        @Override
+        public String toString() {
+            return "base model";
+        }
+    };
 
     private final KvBlockPool pool;
     private final int maxPrefillTokens;
     private final int maxLogitRows;
-    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    private final int maxActive;
+    private final long cycleNanos;
+    private final Map<Object, AdapterQueue> queues = new HashMap<>();
+    private final List<AdapterQueue> active = new ArrayList<>();
+    private final ArrayDeque<AdapterQueue> pending = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    private int waitingCount;
 
     // The plan of the last schedule(): scheduled[i] runs chunk[i] tokens; logits from logitsFrom[i].
     private Sequence[] scheduled = new Sequence[16];
@@ -32,78 +52,195 @@ final class Scheduler {
      * @param maxLogitRows cap on rows of logits one sequence asks for in a step (prefill details
      *                     need a row per prompt token; this bounds the logits buffer)
      */
-    Scheduler(KvBlockPool pool, int maxPrefillTokens, int maxLogitRows) {
+    Scheduler(KvBlockPool pool, int maxPrefillTokens, int maxLogitRows, int maxActiveAdapters, long cycleNanos) {
         this.pool = pool;
         this.maxPrefillTokens = maxPrefillTokens;
         this.maxLogitRows = Math.max(1, maxLogitRows);
+        this.maxActive = Math.max(1, maxActiveAdapters);
+        this.cycleNanos = cycleNanos;
     }
 
     void enqueue(Sequence seq) {
-        waiting.addLast(seq);
+        AdapterQueue q = queues.computeIfAbsent(seq.adapterKey() == null ? BASE : seq.adapterKey(), AdapterQueue::new);
+        q.waiting.addLast(seq);
+        waitingCount++;
+        if (!q.active && !q.pending) {
+            q.pending = true;
+            pending.addLast(q);
+        }
     }
 
     boolean idle() {
-        return waiting.isEmpty() && running.isEmpty();
+        return waitingCount == 0 && running.isEmpty();
     }
 
     int waitingCount() {
-        return waiting.size();
+        return waitingCount;
     }
 
     int runningCount() {
         return running.size();
     }
 
-    /** Removes cancelled sequences, waiting or running, freeing their blocks at once; returns how many. */
-    int dropCancelled() {
-        int before = waiting.size() + running.size();
-        waiting.removeIf(Sequence::cancelled);
+    int activeAdapters() {
+        return active.size();
+    }
+
+    /**
+     * Removes cancelled sequences (waiting or running, freeing their blocks at once) and those whose
+     * gate failed (handing each to {@code failed}); returns how many were cancelled.
+     */
+    int dropCancelledAndFailed(Consumer<Sequence> failed) {
+        int cancelled = 0;
+        for (AdapterQueue q : queues.values()) {
+            for (Iterator<Sequence> it = q.waiting.iterator(); it.hasNext(); ) {
+                Sequence s = it.next();
+                if (s.cancelled() || s.gateFailed()) {
+                    it.remove();
+                    waitingCount--;
+                    if (s.cancelled()) {
+                        cancelled++;
+                    } else {
+                        failed.accept(s);
+                    }
+                }
+            }
+        }
         for (Iterator<Sequence> it = running.iterator(); it.hasNext(); ) {
             Sequence s = it.next();
             if (s.cancelled()) {
                 pool.free(s.blocks());
+                queueOf(s).running--;
                 it.remove();
+                cancelled++;
             }
         }
-        return before - waiting.size() - running.size();
+        return cancelled;
     }
 
     /** Takes a sequence out of the batch and frees its blocks. */
     void retire(Sequence seq) {
         pool.free(seq.blocks());
+        queueOf(seq).running--;
         running.remove(seq);
     }
 
     /** Drops everything (engine failure or shutdown); returns what was dropped. */
     List<Sequence> drain() {
         List<Sequence> all = new ArrayList<>(running);
-        all.addAll(waiting);
         running.forEach(s -> pool.free(s.blocks()));
         running.clear();
-        waiting.clear();
+        for (AdapterQueue q : queues.values()) {
+            all.addAll(q.waiting);
+        }
+        queues.clear();
+        active.clear();
+        pending.clear();
+        waitingCount = 0;
         return all;
     }
 
-    /** Admits what fits and fills {@code batch} with this step's tokens. */
-    void schedule(StepBatch batch, long now, dev.loraxj.model.Tokenizer tokenizer) {
+    /** Rotates the active set, admits what fits, and fills {@code batch} with this step's tokens. */
+    void schedule(StepBatch batch, long now, Tokenizer tokenizer) {
         batch.clear();
         numScheduled = 0;
+        rotate(now);
         int budget = maxPrefillTokens;
         for (Sequence s : running) {
             budget -= plan(batch, s, budget);
         }
-        while (budget > 0 && !waiting.isEmpty()) {
-            Sequence next = waiting.peekFirst();
+        while (budget > 0) {
+            Sequence next = oldestAdmissible(now);
+            if (next == null) {
+                break;
+            }
             int blocks = pool.blocksFor(next.maxSlots()) - next.blocks().size();
             if (!pool.canAllocate(blocks)) {
-                break; // FIFO: the head waits for blocks; nothing overtakes it
+                break; // first come, first served: the oldest waits for blocks; nothing overtakes it
             }
-            waiting.pollFirst();
+            AdapterQueue q = queueOf(next);
+            q.waiting.remove(next);
+            waitingCount--;
+            q.running++;
             pool.allocate(next.blocks(), next.maxSlots());
             next.started(now, tokenizer);
-            running.add(next);
+            insertGrouped(next);
             budget -= plan(batch, next, budget);
         }
+    }
+
+    /** Deactivates idle adapters, and drained ones past their cycle time, then activates pending ones. */
+    private void rotate(long now) {
+        boolean others = readyPending();
+        for (Iterator<AdapterQueue> it = active.iterator(); it.hasNext(); ) {
+            AdapterQueue q = it.next();
+            boolean expired = others && now - q.activatedAt >= cycleNanos && q.running == 0;
+            if (q.idle() || expired) {
+                it.remove();
+                q.active = false;
+                if (q.waiting.isEmpty()) {
+                    queues.remove(q.key);
+                } else {
+                    q.pending = true;
+                    pending.addLast(q);
+                }
+            }
+        }
+        for (Iterator<AdapterQueue> it = pending.iterator(); it.hasNext() && active.size() < maxActive; ) {
+            AdapterQueue q = it.next();
+            if (q.waiting.isEmpty()) {
+                it.remove();
+                q.pending = false;
+                queues.remove(q.key);
+            } else if (q.firstReady() != null) { // an adapter still loading does not take a slot
+                it.remove();
+                q.pending = false;
+                q.active = true;
+                q.activatedAt = now;
+                active.add(q);
+            }
+        }
+    }
+
+    /** The oldest ready sequence of an active adapter that still takes requests. */
+    private Sequence oldestAdmissible(long now) {
+        boolean others = readyPending();
+        Sequence best = null;
+        for (AdapterQueue q : active) {
+            if (others && now - q.activatedAt >= cycleNanos) {
+                continue; // draining: let its running sequences finish, then rotate it out
+            }
+            Sequence s = q.firstReady();
+            if (s != null && (best == null || s.id() < best.id())) {
+                best = s;
+            }
+        }
+        return best;
+    }
+
+    /** Whether an adapter outside the active set has a request ready to run. */
+    private boolean readyPending() {
+        for (AdapterQueue q : pending) {
+            if (q.firstReady() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Keeps sequences of one adapter next to each other, so the batch's rows form one segment per adapter. */
+    private void insertGrouped(Sequence seq) {
+        for (int i = running.size() - 1; i >= 0; i--) {
+            if (java.util.Objects.equals(running.get(i).adapterKey(), seq.adapterKey())) {
+                running.add(i + 1, seq);
+                return;
+            }
+        }
+        running.add(seq);
+    }
+
+    private AdapterQueue queueOf(Sequence s) {
+        return queues.get(s.adapterKey() == null ? BASE : s.adapterKey());
     }
 
     /** Adds the sequence's next run of tokens to the batch; returns the prefill tokens it used. */
@@ -132,7 +269,7 @@ final class Scheduler {
         chunk[numScheduled] = n;
         logitsFrom[numScheduled] = from;
         numScheduled++;
-        batch.addSequence(s.tokens(), s.cached(), n, s.cached(), s.blocks().array(), from);
+        batch.addSequence(s.tokens(), s.cached(), n, s.cached(), s.blocks().array(), from, s.lora());
         return decoding ? 0 : n;
     }
 

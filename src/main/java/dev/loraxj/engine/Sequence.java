@@ -1,11 +1,13 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.model.IncrementalDetokenizer;
 import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * One generation in flight: its tokens, how many of them the KV cache holds, its sampler and stop
@@ -25,6 +27,10 @@ public final class Sequence {
     private final List<TokenInfo> prefill;
     private final List<TokenInfo> details;
 
+    private final Object adapterKey;
+    private final CompletableFuture<? extends LoraAdapter> gate;
+    private final Runnable wake;
+    private LoraAdapter lora;
     private IncrementalDetokenizer detokenizer;
     private int length;
     private int cached;
@@ -33,8 +39,17 @@ public final class Sequence {
     private long lastTokenNanos;
     private volatile boolean cancelled;
 
-    Sequence(long id, GenerationRequest request, SequenceListener listener, int vocabSize, int blockSize) {
+    /**
+     * @param adapterKey identifies the adapter for queueing and grouping (null for the base model)
+     * @param gate       completes with the adapter (null for none) once the sequence may run; null when open
+     * @param wake       wakes the engine (after a cancel or when the gate completes)
+     */
+    Sequence(long id, GenerationRequest request, SequenceListener listener, int vocabSize, int blockSize,
+             Object adapterKey, CompletableFuture<? extends LoraAdapter> gate, Runnable wake) {
         this.id = id;
+        this.adapterKey = adapterKey;
+        this.gate = gate;
+        this.wake = wake;
         this.request = request;
         this.listener = listener;
         this.sampler = new Sampler(request.sampling(), vocabSize);
@@ -54,7 +69,39 @@ public final class Sequence {
 
     /** Asks the engine to drop this sequence and free its blocks at its next step; any thread. */
     public void cancel() {
-        cancelled = true;
+        if (!cancelled) {
+            cancelled = true;
+            wake.run();
+        }
+    }
+
+    Object adapterKey() {
+        return adapterKey;
+    }
+
+    /** The adapter this sequence runs with, once admitted (null for the base model). */
+    LoraAdapter lora() {
+        return lora;
+    }
+
+    boolean gateOpen() {
+        return gate == null || gate.isDone() && !gate.isCompletedExceptionally();
+    }
+
+    boolean gateFailed() {
+        return gate != null && gate.isCompletedExceptionally();
+    }
+
+    /** Why the gate failed (unwrapped). */
+    Throwable gateError() {
+        try {
+            gate.join();
+            return null;
+        } catch (java.util.concurrent.CompletionException e) {
+            return e.getCause() != null ? e.getCause() : e;
+        } catch (java.util.concurrent.CancellationException e) {
+            return e;
+        }
     }
 
     boolean cancelled() {
@@ -141,6 +188,7 @@ public final class Sequence {
 
     void started(long now, Tokenizer tokenizer) {
         startNanos = now;
+        lora = gate == null ? null : gate.join();
         detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
     }
 

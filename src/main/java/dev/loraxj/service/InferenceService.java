@@ -1,5 +1,8 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.AdapterStore;
+import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.engine.Generation;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.Sequence;
@@ -36,7 +39,8 @@ public class InferenceService {
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
     public ValidRequest validate(GenerateRequest request, boolean streaming) {
         ModelRuntime rt = host.runtime();
-        return new RequestValidator(rt.tokenizer(), rt.limits()).validate(request, streaming);
+        return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), rt.modelId(),
+                host.defaultAdapterId().orElse(null)).validate(request, streaming);
     }
 
     /**
@@ -45,7 +49,7 @@ public class InferenceService {
      */
     public Multi<TokenEvent> stream(ValidRequest request) {
         Permit permit = acquire();
-        return events(request.sequence()).onTermination().invoke(permit::release);
+        return events(request.sequence(), request.adapter()).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
@@ -53,7 +57,7 @@ public class InferenceService {
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence())));
+            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request.adapter()));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -86,10 +90,25 @@ public class InferenceService {
                 r.alternatives(), seed);
     }
 
-    private Multi<TokenEvent> events(GenerationRequest request) {
+    /**
+     * One sequence's events. With an adapter, the sequence is queued at once and its lease on the
+     * adapter (taken now, released when the stream ends) gates its admission to a batch.
+     */
+    private Multi<TokenEvent> events(GenerationRequest request, AdapterRef adapter) {
         return Multi.createFrom().emitter(emitter -> {
-            Sequence seq = host.runtime().engine().submit(request, new Forward(emitter));
-            emitter.onTermination(seq::cancel);
+            ModelRuntime rt = host.runtime();
+            if (adapter == null) {
+                Sequence seq = rt.engine().submit(request, new Forward(emitter));
+                emitter.onTermination(seq::cancel);
+                return;
+            }
+            AdapterStore.Lease lease = rt.adapters().acquire(adapter);
+            Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter,
+                    lease.adapter().thenApply(LoadedAdapter::lora));
+            emitter.onTermination(() -> {
+                seq.cancel();
+                lease.release();
+            });
         }, BackPressureStrategy.BUFFER);
     }
 

@@ -1,5 +1,10 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterCatalog;
+import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.AdapterStore;
+import dev.loraxj.adapter.LocalAdapterSource;
+import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.backend.cpu.CpuBackend;
 import dev.loraxj.backend.cpu.Parallel;
 import dev.loraxj.config.LoraxjConfig;
@@ -17,6 +22,9 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Loads the base model in the background at start, so the HTTP server answers (503, not ready)
@@ -72,10 +80,28 @@ public class ModelHost {
         CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool);
         Limits limits = limits(modelConfig, backend.kvBytesPerToken(), threads);
         Engine engine = new Engine(backend, tokenizer,
-                new EngineConfig(limits.maxBatchTotalTokens(), limits.maxBatchPrefillTokens(), limits.kvBlockSize()),
+                new EngineConfig(limits.maxBatchTotalTokens(), limits.maxBatchPrefillTokens(), limits.kvBlockSize(),
+                        config.maxActiveAdapters(), config.adapterCycleTime().toNanos()),
                 registry).start();
+        AdapterCatalog catalog = new AdapterCatalog(List.of(
+                new LocalAdapterSource(config.adapters().localRoots().orElse(List.of()).stream().map(Path::of).toList())),
+                config.adapters().defaultSource());
+        ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
+                Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
+        AdapterStore store = new AdapterStore(ref -> LoraWeights.plan(catalog.source(ref.source()).fetch(ref), modelConfig),
+                config.adapters().memoryBudget(), loaders, registry);
+        for (String spec : config.adapters().preload().orElse(List.of())) {
+            AdapterRef ref = catalog.parse(spec);
+            store.pin(ref).adapter().whenComplete((a, t) -> {
+                if (t != null) {
+                    LOG.errorf("preloading adapter %s failed: %s", ref, t.getMessage());
+                } else {
+                    LOG.infof("preloaded adapter %s (%s)", ref, a.description());
+                }
+            });
+        }
         String name = config.servedModelName().orElse(config.modelId());
-        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, pool);
+        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, loaders, pool);
     }
 
     Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {
@@ -121,6 +147,11 @@ public class ModelHost {
             return r.engine().alive();
         }
         return failure == null;
+    }
+
+    /** The default adapter for requests that name none, if configured. */
+    public java.util.Optional<String> defaultAdapterId() {
+        return config.adapterId();
     }
 
     public String configuredModelId() {

@@ -1,5 +1,7 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterCatalog;
+import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.backend.Backend;
 import dev.loraxj.engine.Engine;
 import dev.loraxj.model.Checkpoint;
@@ -13,11 +15,15 @@ public record ModelRuntime(
         Backend backend,
         Engine engine,
         Limits limits,
+        AdapterCatalog catalog,
+        AdapterStore adapters,
+        java.util.concurrent.ExecutorService adapterLoaders,
         AutoCloseable computePool) implements AutoCloseable {
 
     @Override
     public void close() {
         engine.close();
+        adapterLoaders.shutdownNow();
         backend.close();
         try {
             computePool.close();

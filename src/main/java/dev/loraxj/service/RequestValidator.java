@@ -1,5 +1,7 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterCatalog;
+import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.SamplingParams;
 import dev.loraxj.engine.StoppingParams;
@@ -18,10 +20,48 @@ public final class RequestValidator {
 
     private final Tokenizer tokenizer;
     private final Limits limits;
+    private final AdapterCatalog catalog;
+    private final String baseModelId;
+    private final String defaultAdapterId;
 
-    public RequestValidator(Tokenizer tokenizer, Limits limits) {
+    /**
+     * @param baseModelId      the served model's name: as an adapter id it means no adapter
+     * @param defaultAdapterId the adapter for requests that name none (null: the base model)
+     */
+    public RequestValidator(Tokenizer tokenizer, Limits limits, AdapterCatalog catalog, String baseModelId, String defaultAdapterId) {
         this.tokenizer = tokenizer;
         this.limits = limits;
+        this.catalog = catalog;
+        this.baseModelId = baseModelId;
+        this.defaultAdapterId = defaultAdapterId;
+    }
+
+    /** The adapter a request names (adapter_id, adapter_source), the server default, or null for the base model. */
+    AdapterRef adapter(GenerateParameters p) {
+        if (p.mergedAdapters() != null) {
+            if (p.adapterId() != null && !p.adapterId().isEmpty()) {
+                throw new ValidationException("`adapter_id` and `merged_adapters`: at most one of them may be given");
+            }
+            throw new ValidationException("`merged_adapters`: merging adapters per request is not supported yet");
+        }
+        String source = p.adapterSource() == null || p.adapterSource().isEmpty() ? catalog.defaultSource() : p.adapterSource();
+        if (!catalog.has(source)) {
+            throw new ValidationException("`adapter_source` must be one of " + String.join(", ", catalog.names()) + ". Given: " + source);
+        }
+        String id = p.adapterId();
+        if (id == null || id.isEmpty()) {
+            if (defaultAdapterId == null || defaultAdapterId.isEmpty()) {
+                return null;
+            }
+            id = defaultAdapterId;
+        }
+        if (id.equals(baseModelId) || id.equals("__base_model__")) {
+            return null;
+        }
+        if (id.chars().anyMatch(c -> c < 0x20 || c == 0x7f) || id.length() > 1024) {
+            throw new ValidationException("`adapter_id` must be at most 1024 characters without control characters");
+        }
+        return AdapterRef.of(id, source);
     }
 
     public ValidRequest validate(GenerateRequest request, boolean streaming) {
@@ -29,9 +69,7 @@ public final class RequestValidator {
         if (request.inputs() == null || request.inputs().isEmpty()) {
             throw new ValidationException("`inputs` cannot be empty");
         }
-        if (p.adapterId() != null && !p.adapterId().isEmpty() || p.mergedAdapters() != null) {
-            throw new ValidationException("`adapter_id`: this server does not serve adapters yet");
-        }
+        AdapterRef adapter = adapter(p);
         if (p.responseFormat() != null) {
             throw new ValidationException("`response_format` is not supported");
         }
@@ -131,7 +169,7 @@ public final class RequestValidator {
         GenerationRequest seq = new GenerationRequest(ids, sampling1,
                 new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
                 details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null);
-        return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails);
+        return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter);
     }
 
     private static float penalty(String field, Float value) {

@@ -1,5 +1,6 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.engine.GenerationRequest;
 
 /**
@@ -7,6 +8,7 @@ import dev.loraxj.engine.GenerationRequest;
  *
  * @param inputs       the prompt text (after truncation, as LoRAX reports it for return_full_text)
  * @param sequence     the engine request; best_of runs it {@code bestOf} times with fresh seeds
+ * @param adapter      the adapter to apply, or null for the base model
  */
 public record ValidRequest(
         String inputs,
@@ -14,5 +16,6 @@ public record ValidRequest(
         int bestOf,
         boolean returnFullText,
         boolean details,
-        boolean decoderInputDetails) {
+        boolean decoderInputDetails,
+        AdapterRef adapter) {
 }

@@ -1,0 +1,268 @@
+package dev.loraxj.adapter;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Adapters in memory within a byte budget. A load runs once per key however many requests want it;
+ * every request holds a lease while queued or running, and only adapters nobody leases (and nobody
+ * pinned) are evicted, least recently used first. A load that does not fit waits for leases to end.
+ */
+public final class AdapterStore {
+
+    private static final Logger LOG = Logger.getLogger(AdapterStore.class);
+
+    /** What {@link #list()} reports of one adapter. */
+    public record Info(AdapterRef ref, String state, long bytes, int leases, boolean pinned, String description) {
+    }
+
+    private enum State { FETCHING, WAITING_FOR_MEMORY, LOADING, READY }
+
+    private final class Entry {
+        final AdapterRef ref;
+        final CompletableFuture<LoadedAdapter> future = new CompletableFuture<>();
+        State state = State.FETCHING;
+        AdapterPlan plan;
+        LoadedAdapter adapter;
+        long bytes;
+        int leases;
+        boolean pinned;
+        long lastUsed;
+
+        Entry(AdapterRef ref) {
+            this.ref = ref;
+        }
+    }
+
+    /** A request's hold on an adapter; release exactly once when the request ends. */
+    public final class Lease {
+        private final Entry entry;
+        private boolean released;
+
+        private Lease(Entry entry) {
+            this.entry = entry;
+        }
+
+        public CompletableFuture<LoadedAdapter> adapter() {
+            return entry.future;
+        }
+
+        public AdapterRef ref() {
+            return entry.ref;
+        }
+
+        public void release() {
+            synchronized (AdapterStore.this) {
+                if (released) {
+                    return;
+                }
+                released = true;
+                entry.leases--;
+                entry.lastUsed = System.nanoTime();
+                startWaitingLoads();
+            }
+        }
+    }
+
+    private final Function<AdapterRef, AdapterPlan> planner;
+    private final long budget;
+    private final Executor loaders;
+    private final Map<AdapterRef, Entry> entries = new HashMap<>();
+    private final List<Entry> waitingForMemory = new ArrayList<>();
+    private long held;
+    private long peak;
+    private final Counter loads;
+    private final Counter evictions;
+    private final Counter failures;
+    private final Timer loadTime;
+
+    /**
+     * @param planner fetches and checks an adapter (blocking, on a loader thread)
+     * @param budget  bytes of adapter weights held at most
+     */
+    public AdapterStore(Function<AdapterRef, AdapterPlan> planner, long budget, Executor loaders, MeterRegistry registry) {
+        this.planner = planner;
+        this.budget = budget;
+        this.loaders = loaders;
+        Gauge.builder("loraxj_adapters_loaded", this, s -> s.count(State.READY)).description("Adapters in memory").register(registry);
+        Gauge.builder("loraxj_adapter_bytes", this, AdapterStore::heldBytes).description("Bytes of adapter weights held or reserved").register(registry);
+        Gauge.builder("loraxj_adapter_bytes_peak", this, AdapterStore::peakBytes).description("Most bytes ever held or reserved").register(registry);
+        Gauge.builder("loraxj_adapter_budget_bytes", () -> budget).description("loraxj.adapters.memory-budget").register(registry);
+        loads = Counter.builder("loraxj_adapter_loads").description("Adapters loaded into memory").register(registry);
+        evictions = Counter.builder("loraxj_adapter_evictions").description("Adapters evicted to make room").register(registry);
+        failures = Counter.builder("loraxj_adapter_load_failures").description("Adapter loads that failed").register(registry);
+        loadTime = Timer.builder("loraxj_adapter_load_duration").description("From first request to adapter ready")
+                .publishPercentileHistogram().register(registry);
+    }
+
+    /** Takes a lease on {@code ref}, starting its load if nobody has. */
+    public synchronized Lease acquire(AdapterRef ref) {
+        Entry e = entries.get(ref);
+        if (e == null) {
+            e = new Entry(ref);
+            entries.put(ref, e);
+            Entry started = e;
+            long t0 = System.nanoTime();
+            e.future.whenComplete((a, t) -> {
+                if (t == null) {
+                    loadTime.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+                }
+            });
+            loaders.execute(() -> fetch(started));
+        }
+        e.leases++;
+        e.lastUsed = System.nanoTime();
+        return new Lease(e);
+    }
+
+    /** Keeps {@code ref} loaded until unpinned (preloaded adapters). */
+    public synchronized Lease pin(AdapterRef ref) {
+        Lease lease = acquire(ref);
+        lease.entry.pinned = true;
+        return lease;
+    }
+
+    public synchronized void unpin(AdapterRef ref) {
+        Entry e = entries.get(ref);
+        if (e != null) {
+            e.pinned = false;
+            startWaitingLoads();
+        }
+    }
+
+    public synchronized List<Info> list() {
+        List<Info> out = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            out.add(new Info(e.ref, e.state.name().toLowerCase(java.util.Locale.ROOT), e.bytes, e.leases, e.pinned,
+                    e.adapter == null ? "" : e.adapter.description()));
+        }
+        out.sort(java.util.Comparator.comparing(i -> i.ref().toString()));
+        return out;
+    }
+
+    public synchronized long heldBytes() {
+        return held;
+    }
+
+    public synchronized long peakBytes() {
+        return peak;
+    }
+
+    public long budget() {
+        return budget;
+    }
+
+    private synchronized int count(State s) {
+        int n = 0;
+        for (Entry e : entries.values()) {
+            if (e.state == s) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void fetch(Entry e) {
+        AdapterPlan plan;
+        try {
+            plan = planner.apply(e.ref);
+        } catch (Throwable t) {
+            fail(e, t);
+            return;
+        }
+        synchronized (this) {
+            e.plan = plan;
+            e.bytes = plan.bytes();
+            if (e.bytes > budget) {
+                failLocked(e, new AdapterException("adapter " + e.ref.id() + " needs " + e.bytes
+                        + " bytes, more than the whole adapter memory budget (loraxj.adapters.memory-budget = " + budget + ")"));
+                return;
+            }
+            e.state = State.WAITING_FOR_MEMORY;
+            waitingForMemory.add(e);
+            startWaitingLoads();
+        }
+    }
+
+    /** Starts every waiting load that fits, evicting idle adapters as needed, in arrival order. */
+    private void startWaitingLoads() {
+        while (!waitingForMemory.isEmpty()) {
+            Entry next = waitingForMemory.getFirst();
+            if (!makeRoom(next.bytes)) {
+                return;
+            }
+            waitingForMemory.removeFirst();
+            held += next.bytes;
+            peak = Math.max(peak, held);
+            next.state = State.LOADING;
+            loaders.execute(() -> materialize(next));
+        }
+    }
+
+    /** Evicts least recently used idle adapters until {@code bytes} more fit; false if they cannot. */
+    private boolean makeRoom(long bytes) {
+        while (held + bytes > budget) {
+            Entry victim = null;
+            for (Entry e : entries.values()) {
+                if (e.state == State.READY && e.leases == 0 && !e.pinned && (victim == null || e.lastUsed < victim.lastUsed)) {
+                    victim = e;
+                }
+            }
+            if (victim == null) {
+                return false;
+            }
+            entries.remove(victim.ref);
+            held -= victim.bytes;
+            evictions.increment();
+            LOG.debugf("evicted adapter %s (%d bytes)", victim.ref, victim.bytes);
+        }
+        return true;
+    }
+
+    private void materialize(Entry e) {
+        LoadedAdapter a;
+        try {
+            a = e.plan.materialize();
+        } catch (Throwable t) {
+            fail(e, t);
+            return;
+        }
+        synchronized (this) {
+            e.adapter = a;
+            e.plan = null;
+            e.state = State.READY;
+            loads.increment();
+        }
+        e.future.complete(a);
+    }
+
+    private synchronized void fail(Entry e, Throwable t) {
+        failLocked(e, t);
+    }
+
+    private void failLocked(Entry e, Throwable t) {
+        if (e.state == State.LOADING) {
+            held -= e.bytes;
+        }
+        waitingForMemory.remove(e);
+        entries.remove(e.ref, e);
+        failures.increment();
+        AdapterException error = t instanceof AdapterException ae ? ae
+                : new AdapterException("adapter " + e.ref.id() + " failed to load: " + t.getMessage(), t);
+        LOG.warnf("adapter %s failed to load: %s", e.ref, error.getMessage());
+        e.future.completeExceptionally(error);
+        startWaitingLoads();
+    }
+}

@@ -1,0 +1,245 @@
+package dev.loraxj.adapter;
+
+import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.LoraMatrix;
+import dev.loraxj.backend.cpu.Module;
+import dev.loraxj.model.ModelConfig;
+import dev.loraxj.model.SafeTensors;
+import dev.loraxj.model.Tensor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A PEFT LoRA adapter's weights, checked against the base model and laid out for the kernels
+ * (A as is, B transposed with the scale folded in), in F32 whatever the file's dtype.
+ */
+public final class LoraWeights implements LoraAdapter, LoadedAdapter {
+
+    private static final Pattern NAME = Pattern.compile(
+            "(?:base_model\\.model\\.)?(?:model\\.)?layers\\.(\\d+)\\.(self_attn|mlp)\\.(\\w+)\\.lora_([AB])(?:\\.[\\w-]+)?\\.weight");
+
+    /** The seven linears of a block that LoRA can target. */
+    static final List<Module> TARGETS = List.of(Module.Q, Module.K, Module.V, Module.O, Module.GATE, Module.UP, Module.DOWN);
+
+    private final LoraMatrix[][] matrices; // [layer][module]
+    private final long bytes;
+    private final String description;
+
+    private LoraWeights(LoraMatrix[][] matrices, long bytes, String description) {
+        this.matrices = matrices;
+        this.bytes = bytes;
+        this.description = description;
+    }
+
+    @Override
+    public LoraMatrix matrix(int layer, Module module) {
+        return matrices[layer][module.ordinal()];
+    }
+
+    @Override
+    public LoraAdapter lora() {
+        return this;
+    }
+
+    @Override
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public String description() {
+        return description;
+    }
+
+    /** Parses and checks an adapter directory; the weights load on {@link AdapterPlan#materialize()}. */
+    public static AdapterPlan plan(Path dir, ModelConfig base) {
+        LoraConfig config = LoraConfig.load(dir);
+        Path st = dir.resolve("adapter_model.safetensors");
+        Path bin = dir.resolve("adapter_model.bin");
+        if (Files.isRegularFile(st)) {
+            SafeTensors file = SafeTensors.open(st);
+            try {
+                Layout layout = Layout.check(file.tensors(), config, base);
+                return new AdapterPlan() {
+                    @Override
+                    public long bytes() {
+                        return layout.bytes;
+                    }
+
+                    @Override
+                    public LoadedAdapter materialize() {
+                        try (file) {
+                            return layout.build(file.tensors(), config);
+                        }
+                    }
+                };
+            } catch (RuntimeException e) {
+                file.close();
+                throw e;
+            }
+        }
+        if (Files.isRegularFile(bin)) {
+            Map<String, Tensor> tensors = TorchCheckpoint.read(bin);
+            Layout layout = Layout.check(tensors, config, base);
+            return new AdapterPlan() {
+                @Override
+                public long bytes() {
+                    return layout.bytes;
+                }
+
+                @Override
+                public LoadedAdapter materialize() {
+                    return layout.build(tensors, config);
+                }
+            };
+        }
+        throw new AdapterException("adapter has neither adapter_model.safetensors nor adapter_model.bin");
+    }
+
+    /** Which tensor holds which module's A and B, after every check against the base model. */
+    private record Layout(Map<String, String[]> names, int layers, long bytes, String modules, int maxRank) {
+
+        static Layout check(Map<String, Tensor> tensors, LoraConfig config, ModelConfig base) {
+            Map<String, String[]> pairs = new HashMap<>(); // "layer.module" -> {A name, B name}
+            Set<String> modules = new LinkedHashSet<>();
+            for (String name : tensors.keySet()) {
+                Matcher m = NAME.matcher(name);
+                if (!m.matches()) {
+                    if (name.contains("lora_embedding") || name.contains("embed_tokens") || name.contains("lm_head")) {
+                        throw new AdapterException("adapter tensor " + name + " targets the embeddings or the head; only the seven linears of each block are supported");
+                    }
+                    throw new AdapterException("adapter tensor " + name + " is not a LoRA weight of a Llama block");
+                }
+                int layer = Integer.parseInt(m.group(1));
+                Module module = module(m.group(2) + "." + m.group(3));
+                if (layer >= base.numLayers()) {
+                    throw new AdapterException("adapter tensor " + name + " is for layer " + layer + " but the base model has " + base.numLayers() + " layers");
+                }
+                String key = layer + "." + module.name();
+                String[] pair = pairs.computeIfAbsent(key, k -> new String[2]);
+                pair[m.group(4).equals("A") ? 0 : 1] = name;
+                modules.add(module.shortName());
+            }
+            if (pairs.isEmpty()) {
+                throw new AdapterException("adapter holds no LoRA weights");
+            }
+            for (String target : config.targetList() == null ? List.<String>of() : config.targetList()) {
+                String shortName = target.substring(target.lastIndexOf('.') + 1);
+                if (byShortName(shortName) == null) {
+                    throw new AdapterException("target module " + target + " does not exist in the base model (" + base.modelType()
+                            + " has q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+                }
+            }
+            long bytes = 0;
+            int maxRank = 0;
+            for (Map.Entry<String, String[]> e : pairs.entrySet()) {
+                int dot = e.getKey().indexOf('.');
+                int layer = Integer.parseInt(e.getKey().substring(0, dot));
+                Module module = Module.valueOf(e.getKey().substring(dot + 1));
+                String fullName = "model.layers." + layer + "." + module.path();
+                if (e.getValue()[0] == null || e.getValue()[1] == null) {
+                    throw new AdapterException("adapter has lora_" + (e.getValue()[0] == null ? "A" : "B") + " missing for " + fullName);
+                }
+                if (!config.targets(fullName, layer)) {
+                    throw new AdapterException("adapter has weights for " + fullName + ", which adapter_config.json does not target (" + config.targetsDescription() + ")");
+                }
+                int in = in(module, base);
+                int out = out(module, base);
+                int rank = config.rank(fullName);
+                Tensor a = tensors.get(e.getValue()[0]);
+                Tensor b = tensors.get(e.getValue()[1]);
+                if (a.rank() != 2 || a.dim(0) != rank || a.dim(1) != in) {
+                    throw new AdapterException("adapter shape mismatch at " + fullName + ".lora_A: " + a.shapeString()
+                            + ", the base model needs [" + rank + ", " + in + "] (an adapter for another base model?)");
+                }
+                if (b.rank() != 2 || b.dim(0) != out || b.dim(1) != rank) {
+                    throw new AdapterException("adapter shape mismatch at " + fullName + ".lora_B: " + b.shapeString()
+                            + ", the base model needs [" + out + ", " + rank + "] (an adapter for another base model?)");
+                }
+                bytes += 4L * rank * (in + out);
+                maxRank = Math.max(maxRank, rank);
+            }
+            for (int layer = 0; layer < base.numLayers(); layer++) {
+                for (Module module : TARGETS) {
+                    String fullName = "model.layers." + layer + "." + module.path();
+                    if (config.targets(fullName, layer) && !pairs.containsKey(layer + "." + module.name())) {
+                        throw new AdapterException("adapter_config.json targets " + fullName + " but the adapter has no weights for it");
+                    }
+                }
+            }
+            return new Layout(pairs, base.numLayers(), bytes, String.join(",", modules), maxRank);
+        }
+
+        LoraWeights build(Map<String, Tensor> tensors, LoraConfig config) {
+            LoraMatrix[][] m = new LoraMatrix[layers][Module.values().length];
+            for (Map.Entry<String, String[]> e : names.entrySet()) {
+                int dot = e.getKey().indexOf('.');
+                int layer = Integer.parseInt(e.getKey().substring(0, dot));
+                Module module = Module.valueOf(e.getKey().substring(dot + 1));
+                String fullName = "model.layers." + layer + "." + module.path();
+                float[] a = tensors.get(e.getValue()[0]).toFloats();
+                Tensor bt = tensors.get(e.getValue()[1]);
+                int out = bt.dim(0);
+                int rank = bt.dim(1);
+                float[] b = bt.toFloats();
+                float scale = (float) config.scale(fullName);
+                float[] scaledBt = new float[rank * out];
+                for (int o = 0; o < out; o++) {
+                    for (int j = 0; j < rank; j++) {
+                        scaledBt[j * out + o] = scale * b[o * rank + j];
+                    }
+                }
+                m[layer][module.ordinal()] = new LoraMatrix(rank, a.length / rank, out, a, scaledBt);
+            }
+            return new LoraWeights(m, bytes, "lora r=" + maxRank + " " + modules);
+        }
+
+        private static Module module(String path) {
+            for (Module m : TARGETS) {
+                if (m.path().equals(path)) {
+                    return m;
+                }
+            }
+            throw new AdapterException("adapter targets " + path + ", which the base model does not have");
+        }
+    }
+
+    static Module byShortName(String shortName) {
+        for (Module m : TARGETS) {
+            if (m.shortName().equals(shortName)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** Input features of the module's weight. */
+    static int in(Module m, ModelConfig c) {
+        return switch (m) {
+            case Q, K, V, GATE, UP -> c.hiddenSize();
+            case O -> c.qDim();
+            case DOWN -> c.intermediateSize();
+            case LM_HEAD -> c.hiddenSize();
+        };
+    }
+
+    /** Output features of the module's weight. */
+    static int out(Module m, ModelConfig c) {
+        return switch (m) {
+            case Q -> c.qDim();
+            case K, V -> c.kvDim();
+            case O, DOWN -> c.hiddenSize();
+            case GATE, UP -> c.intermediateSize();
+            case LM_HEAD -> c.vocabSize();
+        };
+    }
+}
