@@ -2,7 +2,7 @@ package dev.loraxj.adapter;
 
 import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.LoraMatrix;
-import dev.loraxj.backend.cpu.Module;
+import dev.loraxj.backend.Module;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.SafeTensors;
 import dev.loraxj.model.Tensor;
@@ -26,9 +26,6 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
 
     private static final Pattern NAME = Pattern.compile(
             "(?:base_model\\.model\\.)?(?:model\\.)?layers\\.(\\d+)\\.(self_attn|mlp)\\.(\\w+)\\.lora_([AB])(?:\\.[\\w-]+)?\\.weight");
-
-    /** The seven linears of a block that LoRA can target. */
-    static final List<Module> TARGETS = List.of(Module.Q, Module.K, Module.V, Module.O, Module.GATE, Module.UP, Module.DOWN);
 
     private final LoraMatrix[][] matrices; // [layer][module]
     private final long bytes;
@@ -134,7 +131,7 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
             }
             for (String target : config.targetList() == null ? List.<String>of() : config.targetList()) {
                 String shortName = target.substring(target.lastIndexOf('.') + 1);
-                if (byShortName(shortName) == null) {
+                if (Module.byShortName(shortName) == null) {
                     throw new AdapterException("target module " + target + " does not exist in the base model (" + base.modelType()
                             + " has q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
                 }
@@ -152,8 +149,8 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                 if (!config.targets(fullName, layer)) {
                     throw new AdapterException("adapter has weights for " + fullName + ", which adapter_config.json does not target (" + config.targetsDescription() + ")");
                 }
-                int in = in(module, base);
-                int out = out(module, base);
+                int in = module.in(base);
+                int out = module.out(base);
                 int rank = config.rank(fullName);
                 Tensor a = tensors.get(e.getValue()[0]);
                 Tensor b = tensors.get(e.getValue()[1]);
@@ -169,7 +166,7 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                 maxRank = Math.max(maxRank, rank);
             }
             for (int layer = 0; layer < base.numLayers(); layer++) {
-                for (Module module : TARGETS) {
+                for (Module module : Module.LORA_TARGETS) {
                     String fullName = "model.layers." + layer + "." + module.path();
                     if (config.targets(fullName, layer) && !pairs.containsKey(layer + "." + module.name())) {
                         throw new AdapterException("adapter_config.json targets " + fullName + " but the adapter has no weights for it");
@@ -204,42 +201,12 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
         }
 
         private static Module module(String path) {
-            for (Module m : TARGETS) {
+            for (Module m : Module.LORA_TARGETS) {
                 if (m.path().equals(path)) {
                     return m;
                 }
             }
             throw new AdapterException("adapter targets " + path + ", which the base model does not have");
         }
-    }
-
-    static Module byShortName(String shortName) {
-        for (Module m : TARGETS) {
-            if (m.shortName().equals(shortName)) {
-                return m;
-            }
-        }
-        return null;
-    }
-
-    /** Input features of the module's weight. */
-    static int in(Module m, ModelConfig c) {
-        return switch (m) {
-            case Q, K, V, GATE, UP -> c.hiddenSize();
-            case O -> c.qDim();
-            case DOWN -> c.intermediateSize();
-            case LM_HEAD -> c.hiddenSize();
-        };
-    }
-
-    /** Output features of the module's weight. */
-    static int out(Module m, ModelConfig c) {
-        return switch (m) {
-            case Q -> c.qDim();
-            case K, V -> c.kvDim();
-            case O, DOWN -> c.hiddenSize();
-            case GATE, UP -> c.intermediateSize();
-            case LM_HEAD -> c.vocabSize();
-        };
     }
 }

@@ -42,9 +42,9 @@ public final class RandomLora {
             SafeTensorsWriter w = new SafeTensorsWriter();
             for (int layer = 0; layer < base.numLayers(); layer++) {
                 for (String m : modules) {
-                    dev.loraxj.backend.cpu.Module module = LoraWeights.byShortName(m);
-                    int in = LoraWeights.in(module, base);
-                    int out = LoraWeights.out(module, base);
+                    dev.loraxj.backend.Module module = dev.loraxj.backend.Module.byShortName(m);
+                    int in = module.in(base);
+                    int out = module.out(base);
                     String prefix = "base_model.model.model.layers." + layer + "." + module.path();
                     w.add(prefix + ".lora_A.weight", dtype, gaussian(random, rank * in, std), rank, in);
                     w.add(prefix + ".lora_B.weight", dtype, gaussian(random, out * rank, std), out, rank);

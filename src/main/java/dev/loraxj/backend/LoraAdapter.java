@@ -1,6 +1,5 @@
 package dev.loraxj.backend;
 
-import dev.loraxj.backend.cpu.Module;
 
 /** What the backend needs of a loaded adapter: its low-rank updates by layer and module. */
 public interface LoraAdapter {

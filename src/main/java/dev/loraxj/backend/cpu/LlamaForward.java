@@ -1,5 +1,6 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Module;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.ModelConfig;
 
@@ -19,6 +20,7 @@ final class LlamaForward {
     private final Rope rope;
     private final Attention attention;
     private final Projection projection = new Projection();
+    private final LoraDelta lora;
     private final GatedSilu gatedSilu = new GatedSilu();
     private final RotateAndStore rotateAndStore;
     private final Linear[][] qkv;
@@ -47,6 +49,7 @@ final class LlamaForward {
         this.pool = pool;
         this.rope = new Rope(cfg.ropeInvFreq());
         this.attention = new Attention(cfg, pool.threads());
+        this.lora = new LoraDelta(pool);
         this.rotateAndStore = new RotateAndStore(rope, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim());
         int n = weights.layers.length;
         qkv = new Linear[n][];
@@ -71,6 +74,7 @@ final class LlamaForward {
         }
         check(b, cache);
         grow(T);
+        lora.prepare(b);
         if (tables.length < b.numSeqs()) {
             tables = new int[Math.max(b.numSeqs(), tables.length * 2)][];
         }
@@ -129,11 +133,19 @@ final class LlamaForward {
     }
 
     /**
-     * The one place every linear goes through (each {@link Linear} names its module and layer).
-     * Issue 3 adds the per-adapter LoRA deltas here, after the base matmul, per segment of rows.
+     * The one place every linear goes through (each {@link Linear} names its module and layer): the
+     * base matmul once for the whole batch, then each adapter's LoRA update on its segment of rows.
      */
     private void project(Linear[] group, float[] input, int T, float[][] outputs) {
         projection.run(pool, input, T, group, outputs);
+        if (lora.active()) {
+            for (int i = 0; i < group.length; i++) {
+                Linear w = group[i];
+                if (w.module() != Module.LM_HEAD) {
+                    lora.apply(w.layer(), w.module(), input, w.cols(), outputs[i], w.rows(), T);
+                }
+            }
+        }
     }
 
     private void check(StepBatch b, KvCache cache) {

@@ -1,5 +1,6 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Module;
 import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.LoraMatrix;
 import dev.loraxj.backend.StepBatch;

@@ -1,5 +1,6 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Module;
 import dev.loraxj.model.DType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

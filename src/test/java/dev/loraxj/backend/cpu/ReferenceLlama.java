@@ -13,10 +13,17 @@ final class ReferenceLlama {
 
     private final ModelConfig cfg;
     private final Checkpoint ckpt;
+    private final ReferenceLora lora;
 
     ReferenceLlama(Checkpoint ckpt, ModelConfig cfg) {
+        this(ckpt, cfg, null);
+    }
+
+    /** With a PEFT LoRA adapter applied to the linears it targets (null for none). */
+    ReferenceLlama(Checkpoint ckpt, ModelConfig cfg, ReferenceLora lora) {
         this.ckpt = ckpt;
         this.cfg = cfg;
+        this.lora = lora;
     }
 
     /** Logits {@code [n, vocab]} after each token of {@code tokens} at positions 0..n-1. */
@@ -116,7 +123,11 @@ final class ReferenceLlama {
     }
 
     private double[][] linear(double[][] x, String base, boolean bias) {
-        return matmul(x, ckpt.tensor(base + ".weight"), bias ? ckpt.tensor(base + ".bias") : null);
+        double[][] y = matmul(x, ckpt.tensor(base + ".weight"), bias ? ckpt.tensor(base + ".bias") : null);
+        if (lora != null) {
+            lora.addTo(base, x, y);
+        }
+        return y;
     }
 
     static double[][] matmul(double[][] x, Tensor w, Tensor bias) {

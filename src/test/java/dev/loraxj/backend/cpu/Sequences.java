@@ -1,5 +1,6 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.StepBatch;
 
 import java.util.ArrayList;
@@ -14,7 +15,10 @@ import java.util.List;
 final class Sequences {
 
     /** A run of tokens of one sequence in a step; {@code allLogits} asks for every row, else the last. */
-    record Run(int seq, int[] tokens, boolean allLogits) {
+    record Run(int seq, int[] tokens, boolean allLogits, LoraAdapter adapter) {
+        Run(int seq, int[] tokens, boolean allLogits) {
+            this(seq, tokens, allLogits, null);
+        }
     }
 
     private final CpuBackend backend;
@@ -52,7 +56,7 @@ final class Sequences {
         for (Run r : runs) {
             int pos = lengths.get(r.seq());
             batch.addSequence(r.tokens(), 0, r.tokens().length, pos, tables.get(r.seq()),
-                    r.allLogits() ? 0 : r.tokens().length - 1);
+                    r.allLogits() ? 0 : r.tokens().length - 1, r.adapter());
             lengths.set(r.seq(), pos + r.tokens().length);
         }
         backend.forward(batch);
@@ -70,11 +74,16 @@ final class Sequences {
 
     /** Prefills {@code tokens} into a fresh sequence in chunks of {@code chunk}, returning all logits. */
     float[] prefill(int seq, int[] tokens, int chunk) {
+        return prefill(seq, tokens, chunk, null);
+    }
+
+    /** As {@link #prefill(int, int[], int)}, with an adapter. */
+    float[] prefill(int seq, int[] tokens, int chunk, LoraAdapter adapter) {
         int vocab = batch.vocabSize();
         float[] all = new float[tokens.length * vocab];
         for (int from = 0; from < tokens.length; from += chunk) {
             int[] part = Arrays.copyOfRange(tokens, from, Math.min(tokens.length, from + chunk));
-            float[] got = step(new Run(seq, part, true))[0];
+            float[] got = step(new Run(seq, part, true, adapter))[0];
             System.arraycopy(got, 0, all, from * vocab, got.length);
         }
         return all;
