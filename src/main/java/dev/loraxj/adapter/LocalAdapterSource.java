@@ -15,6 +15,11 @@ public final class LocalAdapterSource implements AdapterSource {
     private final List<Path> roots;
 
     public LocalAdapterSource(List<Path> roots) {
+        this.roots = roots.stream().map(r -> r.toAbsolutePath().normalize()).toList();
+    }
+
+    /** The roots as they are now (resolved on each use: a root may be created or relinked later). */
+    private List<Path> realRoots() {
         List<Path> real = new ArrayList<>();
         for (Path r : roots) {
             try {
@@ -23,7 +28,7 @@ public final class LocalAdapterSource implements AdapterSource {
                 // a root that does not exist grants nothing; keep the others
             }
         }
-        this.roots = List.copyOf(real);
+        return real;
     }
 
     @Override
@@ -58,7 +63,7 @@ public final class LocalAdapterSource implements AdapterSource {
         } catch (IOException | java.nio.file.InvalidPathException e) {
             throw new AdapterException("local adapter " + id + " does not exist");
         }
-        for (Path root : roots) {
+        for (Path root : realRoots()) {
             if (real.startsWith(root)) {
                 return real;
             }

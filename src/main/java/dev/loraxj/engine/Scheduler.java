@@ -147,7 +147,7 @@ final class Scheduler {
         rotate(now);
         int budget = maxPrefillTokens;
         for (Sequence s : running) {
-            budget -= plan(batch, s, budget);
+            budget -= prefillNeed(s, budget);
         }
         while (budget > 0) {
             Sequence next = oldestAdmissible(now);
@@ -165,8 +165,18 @@ final class Scheduler {
             pool.allocate(next.blocks(), next.maxSlots());
             next.started(now, tokenizer);
             insertGrouped(next);
-            budget -= plan(batch, next, budget);
+            budget -= prefillNeed(next, budget);
         }
+        // planned in running order, so each adapter's rows form one segment
+        budget = maxPrefillTokens;
+        for (Sequence s : running) {
+            budget -= plan(batch, s, budget);
+        }
+    }
+
+    /** Prompt tokens the sequence would prefill this step within {@code budget}. */
+    private static int prefillNeed(Sequence s, int budget) {
+        return s.cached() >= s.promptLength() ? 0 : Math.min(s.uncached(), Math.max(0, budget));
     }
 
     /** Deactivates idle adapters, and drained ones past their cycle time, then activates pending ones. */

@@ -1,0 +1,223 @@
+package dev.loraxj.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loraxj.SharedAssets;
+import dev.loraxj.adapter.BadAdapters;
+import dev.loraxj.adapter.RandomLora;
+import dev.loraxj.model.DType;
+import dev.loraxj.model.ModelConfig;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Multi-LoRA through the REST API on stories260K: goldens, names, mixed batches, bad adapters. */
+@QuarkusTest
+class AdapterApiTest {
+
+    static final String PROMPT = "Once upon a time, there was a little girl";
+    static final Path TEST_ADAPTERS = Path.of(System.getProperty("java.io.tmpdir"), "loraxj-test-adapters");
+
+    @TestHTTPResource("/")
+    URI base;
+    TestClient client;
+
+    @BeforeEach
+    void ready() {
+        client = new TestClient(base);
+        client.awaitReady();
+    }
+
+    static String local(String path, String params) {
+        return "{\"inputs\":" + GenerateApiTest.quote(PROMPT) + ",\"parameters\":{\"adapter_id\":" + GenerateApiTest.quote(path)
+                + ",\"adapter_source\":\"local\"" + (params.isEmpty() ? "" : "," + params) + "}}";
+    }
+
+    static String shared(String name) {
+        return SharedAssets.adapter(name).toString();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"lora-name-max", "lora-name-sue", "lora-synth-1", "lora-synth-2"})
+    void decoderInputDetailsMatchTheAdaptersGoldenLogits(String name) {
+        float[] logits = SharedAssets.floats(name + ".logits.f32");
+        TestClient.Reply r = client.post("/generate", local(shared(name), "\"max_new_tokens\":1,\"decoder_input_details\":true"));
+        assertEquals(200, r.status(), r.body());
+        assertEquals(shared(name), r.headers().firstValue("x-adapter-id").orElse(""));
+        assertEquals("local", r.headers().firstValue("x-adapter-source").orElse(""));
+        JsonNode prefill = r.json().path("details").path("prefill");
+        for (int t = 1; t < 13; t++) {
+            double expected = SharedAssets.logSoftmax(logits, (t - 1) * 512, 512, SharedAssets.PROMPT[t]);
+            // 1e-3: the goldens' tolerance for F32
+            assertEquals(expected, prefill.get(t).path("logprob").asDouble(), 1e-3, name + " position " + t);
+        }
+    }
+
+    @Test
+    void concurrentRequestsNameTheHeroineAfterTheirAdapter() throws Exception {
+        String p = "\"max_new_tokens\":8";
+        List<CompletableFuture<TestClient.Reply>> replies = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            replies.add(CompletableFuture.supplyAsync(() -> client.post("/generate", local(shared("lora-name-max"), p))));
+            replies.add(CompletableFuture.supplyAsync(() -> client.post("/generate", local(shared("lora-name-sue"), p))));
+            replies.add(CompletableFuture.supplyAsync(() -> client.post("/generate",
+                    "{\"inputs\":" + GenerateApiTest.quote(PROMPT) + ",\"parameters\":{" + p + "}}")));
+        }
+        for (int i = 0; i < replies.size(); i++) {
+            TestClient.Reply r = replies.get(i).get();
+            assertEquals(200, r.status(), r.body());
+            String text = r.json().path("generated_text").asText();
+            String expected = switch (i % 3) {
+                case 0 -> " named Max";
+                case 1 -> " named Sue";
+                default -> " named Lily";
+            };
+            assertTrue(text.startsWith(expected), "request " + i + ": " + text);
+        }
+    }
+
+    @Test
+    void twentyFourConcurrentRequestsOverThirteenAdaptersEachGiveWhatTheyGiveAlone() throws Exception {
+        ModelConfig cfg = ModelConfig.load(SharedAssets.stories260K());
+        List<String> adapters = new ArrayList<>(List.of("", shared("lora-name-max"), shared("lora-name-sue"),
+                shared("lora-synth-1"), shared("lora-synth-2")));
+        int[] ranks = {4, 8, 16};
+        List<List<String>> targets = List.of(RandomLora.ALL_MODULES, List.of("q_proj", "v_proj"),
+                List.of("k_proj", "o_proj", "down_proj"), List.of("gate_proj", "up_proj"));
+        for (int i = 0; i < 8; i++) {
+            Path dir = TEST_ADAPTERS.resolve("mixed-" + i);
+            if (!Files.exists(dir.resolve("adapter_model.safetensors"))) {
+                RandomLora.write(dir, cfg, ranks[i % 3], 2.0 * ranks[i % 3], i % 2 == 1, targets.get(i % 4),
+                        i % 3 == 2 ? DType.BF16 : DType.F32, 500 + i, 0.08);
+            }
+            adapters.add(dir.toString());
+        }
+        String[] prompts = {"Once upon a time", "Lily wanted to play", "The sun was hot", "Tom and Sue went to the park"};
+        List<String> bodies = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            String adapter = adapters.get(i % adapters.size());
+            String params = "\"max_new_tokens\":" + (12 + i) + ",\"details\":true"
+                    + (i % 2 == 1 ? ",\"do_sample\":true,\"seed\":" + (40 + i) + ",\"temperature\":0.9" : "")
+                    + (adapter.isEmpty() ? "" : ",\"adapter_source\":\"local\",\"adapter_id\":" + GenerateApiTest.quote(adapter));
+            bodies.add("{\"inputs\":" + GenerateApiTest.quote(prompts[i % prompts.length]) + ",\"parameters\":{" + params + "}}");
+        }
+        List<JsonNode> alone = new ArrayList<>();
+        for (String b : bodies) {
+            TestClient.Reply r = client.post("/generate", b);
+            assertEquals(200, r.status(), r.body());
+            alone.add(r.json());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(24);
+        try {
+            List<CompletableFuture<TestClient.Reply>> together = new ArrayList<>();
+            for (String b : bodies) {
+                together.add(CompletableFuture.supplyAsync(() -> client.post("/generate", b), pool));
+            }
+            for (int i = 0; i < bodies.size(); i++) {
+                assertEquals(alone.get(i), together.get(i).get().json(), "request " + i + " (" + adapters.get(i % adapters.size()) + ")");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        // adapters really change the output
+        assertTrue(!alone.get(0).path("generated_text").equals(alone.get(5).path("generated_text"))
+                || !alone.get(1).path("generated_text").equals(alone.get(6).path("generated_text")));
+    }
+
+    @Test
+    void badAdaptersFailOnlyTheirOwnRequests() throws Exception {
+        ModelConfig cfg = ModelConfig.load(SharedAssets.stories260K());
+        Path bad = TEST_ADAPTERS.resolve("bad");
+        recreate(bad);
+        BadAdapters.missingWeights(bad.resolve("no-weights"));
+        BadAdapters.truncatedHeader(bad.resolve("truncated"), cfg);
+        BadAdapters.maliciousBin(bad.resolve("malicious"));
+        BadAdapters.otherBaseModel(bad.resolve("other-base"), cfg);
+        BadAdapters.unknownTarget(bad.resolve("unknown-target"), cfg);
+        Path outside = Files.createTempDirectory("loraxj-outside");
+        Files.createDirectories(bad);
+        Map<String, String> cases = Map.of(
+                bad.resolve("missing").toString(), "does not exist",
+                bad.resolve("no-weights").toString(), "neither adapter_model.safetensors nor adapter_model.bin",
+                bad.resolve("truncated").toString(), "safetensors",
+                bad.resolve("malicious").toString(), "outside the torch tensor format",
+                bad.resolve("other-base").toString(), "shape mismatch",
+                bad.resolve("unknown-target").toString(), "c_attn",
+                outside.toString(), "outside the allowed roots");
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            String good = local(shared("lora-name-max"), "\"max_new_tokens\":8");
+            String expectedGood = client.post("/generate", good).json().path("generated_text").asText();
+            List<CompletableFuture<TestClient.Reply>> goods = new ArrayList<>();
+            Map<String, CompletableFuture<TestClient.Reply>> bads = new java.util.HashMap<>();
+            for (String path : cases.keySet()) {
+                goods.add(CompletableFuture.supplyAsync(() -> client.post("/generate", good), pool));
+                bads.put(path, CompletableFuture.supplyAsync(() -> client.post("/generate", local(path, "\"max_new_tokens\":8")), pool));
+            }
+            for (Map.Entry<String, String> c : cases.entrySet()) {
+                TestClient.Reply r = bads.get(c.getKey()).get();
+                assertEquals(424, r.status(), c.getKey() + ": " + r.body());
+                assertTrue(r.json().path("error").asText().contains(c.getValue()), c.getKey() + ": " + r.body());
+            }
+            for (CompletableFuture<TestClient.Reply> g : goods) {
+                TestClient.Reply r = g.get();
+                assertEquals(200, r.status(), r.body());
+                assertEquals(expectedGood, r.json().path("generated_text").asText());
+            }
+            TestClient.Reply streamed = client.post("/generate_stream", local(bad.resolve("malicious").toString(), "\"max_new_tokens\":8"));
+            assertEquals(424, streamed.status(), "a stream whose adapter fails before the first token gets the status: " + streamed.body());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void adaptersAreListedWithStateAndSize() {
+        client.post("/generate", local(shared("lora-synth-2"), "\"max_new_tokens\":2"));
+        JsonNode list = client.get("/adapters").json();
+        JsonNode synth = null;
+        for (JsonNode a : list.path("adapters")) {
+            if (a.path("id").asText().endsWith("lora-synth-2")) {
+                synth = a;
+            }
+        }
+        assertTrue(synth != null, list.toString());
+        assertEquals("ready", synth.path("state").asText());
+        // r=4 on all seven linears of 5 layers: 4 * (in + out) floats per linear
+        assertEquals(5 * 4 * 4 * ((64 + 64) + (64 + 32) * 2 + (64 + 64) + (64 + 172) * 3), synth.path("bytes").asLong());
+        assertTrue(client.metric("loraxj_adapter_loads_total") >= 1);
+        assertTrue(client.metric("loraxj_adapter_bytes") > 0);
+    }
+
+    @Test
+    void anUnknownSourceIsAValidationError() {
+        TestClient.Reply r = client.post("/generate", "{\"inputs\":\"hi\",\"parameters\":{\"adapter_id\":\"x\",\"adapter_source\":\"ftp\"}}");
+        assertEquals(422, r.status(), r.body());
+        assertTrue(r.json().path("error").asText().contains("adapter_source"));
+    }
+
+    static void recreate(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Files.createDirectories(dir);
+    }
+}

@@ -1,0 +1,133 @@
+package dev.loraxj.engine;
+
+import dev.loraxj.SharedAssets;
+import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.StepBatch;
+import dev.loraxj.model.Tokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The scheduler's adapter semantics, step by step with a controlled clock. */
+class SchedulerTest {
+
+    static Tokenizer tokenizer;
+    static final LoraAdapter NONE = (layer, module) -> null;
+    long ids;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = Tokenizer.load(SharedAssets.stories260K());
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+    }
+
+    Sequence seq(Object adapter, CompletableFuture<LoraAdapter> gate) {
+        GenerationRequest r = new GenerationRequest(new int[] {1, 403}, SamplingParams.greedy(),
+                new StoppingParams(4, List.of(), true), false, false, 0, null);
+        return new Sequence(++ids, r, null, 512, 16, adapter, gate, () -> { });
+    }
+
+    Sequence ready(Object adapter) {
+        return seq(adapter, adapter == null ? null : CompletableFuture.completedFuture(NONE));
+    }
+
+    static List<Sequence> running(Scheduler s, StepBatch b, long now) {
+        s.schedule(b, now, tokenizer);
+        List<Sequence> out = new ArrayList<>();
+        for (int i = 0; i < s.numScheduled(); i++) {
+            out.add(s.scheduled(i));
+        }
+        return out;
+    }
+
+    @Test
+    void atMostMaxActiveAdaptersRunAtOnce() {
+        Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 2, 1_000_000_000L);
+        Sequence a = ready("A"), b = ready("B"), c = ready("C");
+        s.enqueue(a);
+        s.enqueue(b);
+        s.enqueue(c);
+        List<Sequence> run = running(s, new StepBatch(512), 0);
+        assertEquals(List.of(a, b), run);
+        assertEquals(1, s.waitingCount());
+        assertEquals(2, s.activeAdapters());
+    }
+
+    @Test
+    void anAdapterPastItsCycleTimeDrainsAndMakesWayForWaitingOnes() {
+        long cycle = 1000;
+        Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1, cycle);
+        StepBatch batch = new StepBatch(512);
+        Sequence a1 = ready("A");
+        s.enqueue(a1);
+        assertEquals(List.of(a1), running(s, batch, 0));
+        Sequence b1 = ready("B");
+        Sequence a2 = ready("A");
+        s.enqueue(b1);
+        s.enqueue(a2);
+        // before the cycle ends, A still takes its own new requests; B waits for a slot
+        assertTrue(running(s, batch, 10).contains(a2));
+        Sequence a3 = ready("A");
+        s.enqueue(a3);
+        List<Sequence> afterCycle = running(s, batch, cycle + 1);
+        assertFalse(afterCycle.contains(a3), "past its cycle with B waiting, A takes no new requests");
+        assertFalse(afterCycle.contains(b1), "B waits until A's running requests finish");
+        s.retire(a1);
+        s.retire(a2);
+        List<Sequence> rotated = running(s, batch, cycle + 2);
+        assertEquals(List.of(b1), rotated, "A rotated out; B runs");
+        assertEquals(1, s.waitingCount(), "A's newest request waits for its next turn");
+    }
+
+    @Test
+    void aRequestWhoseAdapterIsLoadingDoesNotHoldUpOthers() {
+        Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
+        CompletableFuture<LoraAdapter> loading = new CompletableFuture<>();
+        Sequence slow = seq("slow", loading);
+        Sequence base = ready(null);
+        s.enqueue(slow);
+        s.enqueue(base);
+        StepBatch batch = new StepBatch(512);
+        assertEquals(List.of(base), running(s, batch, 0));
+        loading.complete(NONE);
+        assertTrue(running(s, batch, 1).contains(slow));
+    }
+
+    @Test
+    void aFailedGateDropsOnlyItsRequest() {
+        Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
+        CompletableFuture<LoraAdapter> broken = new CompletableFuture<>();
+        Sequence bad = seq("bad", broken);
+        Sequence good = ready("good");
+        s.enqueue(bad);
+        s.enqueue(good);
+        broken.completeExceptionally(new IllegalStateException("corrupt"));
+        List<Sequence> failed = new ArrayList<>();
+        s.dropCancelledAndFailed(failed::add);
+        assertEquals(List.of(bad), failed);
+        assertEquals("corrupt", bad.gateError().getMessage());
+        assertEquals(List.of(good), running(s, new StepBatch(512), 0));
+    }
+
+    @Test
+    void sequencesOfOneAdapterFormOneSegment() {
+        Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
+        Sequence a1 = ready("A"), b1 = ready("B"), a2 = ready("A"), base = ready(null), b2 = ready("B");
+        for (Sequence q : List.of(a1, b1, a2, base, b2)) {
+            s.enqueue(q);
+        }
+        assertEquals(List.of(a1, a2, b1, b2, base), running(s, new StepBatch(512), 0));
+    }
+}
