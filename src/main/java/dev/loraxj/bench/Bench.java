@@ -152,6 +152,10 @@ public final class Bench {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("lora")) {
+            LoraBench.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         Options opts;
         try {
             opts = Options.parse(args);

@@ -1,5 +1,6 @@
 package dev.loraxj.bench;
 
+import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.backend.cpu.CpuBackend;
 
@@ -31,6 +32,7 @@ public final class DecodeThroughput {
     private final StepBatch step;
     private final int[] next;
     private final int[] one = new int[1];
+    private final LoraAdapter[] adapters;
     private int position;
     private int steps;
     private long nanos;
@@ -42,7 +44,14 @@ public final class DecodeThroughput {
 
     /** Prefills {@code prompt} random tokens per sequence (untimed). */
     public DecodeThroughput(CpuBackend backend, int batch, int prompt, int maxLen, int blockSize, int firstBlock) {
+        this(backend, batch, prompt, maxLen, blockSize, firstBlock, new LoraAdapter[batch]);
+    }
+
+    /** As above, sequence {@code s} running with {@code adapters[s]} (null: the base model). */
+    public DecodeThroughput(CpuBackend backend, int batch, int prompt, int maxLen, int blockSize, int firstBlock,
+                            LoraAdapter[] adapters) {
         this.backend = backend;
+        this.adapters = adapters.clone();
         this.batch = batch;
         this.maxLen = maxLen;
         int vocab = backend.config().vocabSize();
@@ -61,7 +70,7 @@ public final class DecodeThroughput {
             for (int i = 0; i < prompt; i++) {
                 tokens[i] = rnd.nextInt(vocab);
             }
-            step.addSequence(tokens, 0, prompt, 0, tables[s], prompt - 1);
+            step.addSequence(tokens, 0, prompt, 0, tables[s], prompt - 1, adapters[s]);
         }
         backend.forward(step);
         pick();
@@ -78,7 +87,7 @@ public final class DecodeThroughput {
             step.clear();
             for (int s = 0; s < batch; s++) {
                 one[0] = next[s];
-                step.addSequence(one, 0, 1, position, tables[s], 0);
+                step.addSequence(one, 0, 1, position, tables[s], 0, adapters[s]);
             }
             backend.forward(step);
             pick();
