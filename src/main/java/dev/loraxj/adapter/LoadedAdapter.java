@@ -12,4 +12,9 @@ public interface LoadedAdapter {
 
     /** A short description for listings ("lora r=4 q,v,o"). */
     String description();
+
+    /** The chat template the adapter ships in its own tokenizer_config.json, if any. */
+    default java.util.Optional<String> chatTemplate() {
+        return java.util.Optional.empty();
+    }
 }

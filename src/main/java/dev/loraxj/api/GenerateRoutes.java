@@ -75,7 +75,8 @@ public class GenerateRoutes {
 
     /** Validation tokenizes, so it runs on a worker; the answer comes back on the event loop. */
     private void validated(HttpExchange ex, GenerateRequest request, boolean streaming, Consumer<ValidRequest> then) {
-        ex.vertx().executeBlocking(() -> service.validate(request, streaming), false)
+        String authorization = ex.authorization();
+        ex.vertx().executeBlocking(() -> service.validate(request, streaming, authorization), false)
                 .onComplete(ar -> {
                     if (ar.failed()) {
                         ex.fail(ar.cause());

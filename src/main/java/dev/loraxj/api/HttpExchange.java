@@ -26,6 +26,11 @@ final class HttpExchange {
         this.context = Vertx.currentContext();
     }
 
+    /** The request's Authorization header, or null. */
+    String authorization() {
+        return rc.request().getHeader("Authorization");
+    }
+
     HttpServerResponse response() {
         return rc.response();
     }

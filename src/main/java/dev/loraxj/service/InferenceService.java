@@ -38,9 +38,17 @@ public class InferenceService {
 
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
     public ValidRequest validate(GenerateRequest request, boolean streaming) {
+        return validate(request, streaming, null);
+    }
+
+    /**
+     * As above; {@code authorization} is the HTTP Authorization header (null if none), whose Bearer
+     * token is used for private adapters when the request has no {@code api_token}.
+     */
+    public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
         ModelRuntime rt = host.runtime();
         return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), rt.modelId(),
-                host.defaultAdapterId().orElse(null)).validate(request, streaming);
+                host.defaultAdapterId().orElse(null)).validate(request, streaming, authorization);
     }
 
     /**

@@ -4,7 +4,7 @@ import dev.loraxj.adapter.AdapterCatalog;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.LocalAdapterSource;
-import dev.loraxj.adapter.LoraWeights;
+import dev.loraxj.adapter.ServedAdapter;
 import dev.loraxj.backend.cpu.CpuBackend;
 import dev.loraxj.backend.cpu.Parallel;
 import dev.loraxj.config.LoraxjConfig;
@@ -88,7 +88,7 @@ public class ModelHost {
                 config.adapters().defaultSource());
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
-        AdapterStore store = new AdapterStore(ref -> LoraWeights.plan(catalog.source(ref.source()).fetch(ref), modelConfig),
+        AdapterStore store = new AdapterStore(ref -> ServedAdapter.plan(catalog.source(ref.source()).fetch(ref), modelConfig),
                 config.adapters().memoryBudget(), loaders, registry);
         for (String spec : config.adapters().preload().orElse(List.of())) {
             AdapterRef ref = catalog.parse(spec);

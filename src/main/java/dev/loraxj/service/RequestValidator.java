@@ -2,6 +2,7 @@ package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterCatalog;
 import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.SamplingParams;
 import dev.loraxj.engine.StoppingParams;
@@ -65,6 +66,11 @@ public final class RequestValidator {
     }
 
     public ValidRequest validate(GenerateRequest request, boolean streaming) {
+        return validate(request, streaming, null);
+    }
+
+    /** @param authorization the request's Authorization header (a Bearer token), or null */
+    public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
         GenerateParameters p = request.params();
         if (request.inputs() == null || request.inputs().isEmpty()) {
             throw new ValidationException("`inputs` cannot be empty");
@@ -169,7 +175,8 @@ public final class RequestValidator {
         GenerationRequest seq = new GenerationRequest(ids, sampling1,
                 new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
                 details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null);
-        return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter);
+        return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
+                ApiToken.from(p.apiToken(), authorization));
     }
 
     private static float penalty(String field, Float value) {

@@ -1,6 +1,7 @@
 package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.engine.GenerationRequest;
 
 /**
@@ -9,6 +10,7 @@ import dev.loraxj.engine.GenerationRequest;
  * @param inputs       the prompt text (after truncation, as LoRAX reports it for return_full_text)
  * @param sequence     the engine request; best_of runs it {@code bestOf} times with fresh seeds
  * @param adapter      the adapter to apply, or null for the base model
+ * @param token        the caller's token for private adapters, or null (prints redacted)
  */
 public record ValidRequest(
         String inputs,
@@ -17,5 +19,6 @@ public record ValidRequest(
         boolean returnFullText,
         boolean details,
         boolean decoderInputDetails,
-        AdapterRef adapter) {
+        AdapterRef adapter,
+        ApiToken token) {
 }
