@@ -52,14 +52,30 @@ public final class LocalAdapterSource implements AdapterSource {
         return dir;
     }
 
-    /** The real path of {@code id} if it lies inside a root; refuses anything else. */
+    /**
+     * The real path of {@code id} if it lies inside a root; refuses anything else. An absolute id is
+     * a path; a relative one is looked up under each root in order (so {@code lora-name-max} can name
+     * {@code <root>/lora-name-max}), then against the working directory.
+     */
     Path resolve(String id) {
         if (roots.isEmpty()) {
             throw new AdapterException("local adapters are disabled: set loraxj.adapters.local-roots");
         }
-        Path real;
+        Path real = null;
         try {
-            real = Path.of(id).toAbsolutePath().normalize().toRealPath();
+            Path p = Path.of(id);
+            if (!p.isAbsolute()) {
+                for (Path root : roots) {
+                    Path candidate = root.resolve(p).normalize();
+                    if (Files.exists(candidate)) {
+                        real = candidate.toRealPath();
+                        break;
+                    }
+                }
+            }
+            if (real == null) {
+                real = p.toAbsolutePath().normalize().toRealPath();
+            }
         } catch (IOException | java.nio.file.InvalidPathException e) {
             throw new AdapterException("local adapter " + id + " does not exist");
         }

@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import dev.loraxj.adapter.AdapterAccessException;
 import dev.loraxj.adapter.AdapterException;
 import dev.loraxj.engine.EngineException;
 import dev.loraxj.model.ModelException;
@@ -20,6 +21,9 @@ public record ApiError(int status, ErrorResponse body) {
             case OverloadedException o -> new ApiError(429, new ErrorResponse(o.getMessage(), "overloaded"));
             case NotReadyException n -> new ApiError(503, new ErrorResponse(n.getMessage(), "unhealthy"));
             case EngineException g -> new ApiError(424, new ErrorResponse(g.getMessage(), "generation"));
+            case AdapterAccessException d -> d.missingToken()
+                    ? new ApiError(401, new ErrorResponse(d.getMessage(), "unauthorized"))
+                    : new ApiError(403, new ErrorResponse(d.getMessage(), "forbidden"));
             case AdapterException a -> new ApiError(424, new ErrorResponse(a.getMessage(), "generation"));
             case ModelException m -> new ApiError(424, new ErrorResponse(m.getMessage(), "generation"));
             default -> {

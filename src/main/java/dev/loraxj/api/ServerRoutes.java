@@ -108,7 +108,7 @@ public class ServerRoutes {
             return;
         }
         GenerateParameters one = new GenerateParameters(null, null, null, null, null, null, null, null, null, null,
-                null, null, null, 1, null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, 1, null, null, null, null, null, null, null, null, null, null, null, null);
         ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest("Where should Johnny live?", one, null), false), false)
                 .onComplete(ar -> {
                     if (ar.failed()) {

@@ -31,10 +31,11 @@ public record GenerateParameters(
         Integer returnKAlternatives,
         Boolean applyChatTemplate,
         Long seed,
-        Object responseFormat) {
+        Object responseFormat,
+        java.util.Map<String, Float> logitBias) {
 
     public static GenerateParameters none() {
         return new GenerateParameters(null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 }

@@ -168,15 +168,41 @@ public final class RequestValidator {
             throw new ValidationException("`max_new_tokens`: `inputs` tokens + `max_new_tokens` must be <= "
                     + limits.maxTotalTokens() + ". Given: " + ids.length + " `inputs` tokens and " + maxNew + " `max_new_tokens`");
         }
+        java.util.Map<Integer, Float> bias = logitBias(p.logitBias());
         long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
         SamplingParams sampling1 = new SamplingParams(sampling, temperature, topK, topP, typicalP, repetition,
-                frequency, presence, seed, Map.of());
+                frequency, presence, seed, bias);
         boolean details = Boolean.TRUE.equals(p.details()) || decoderInputDetails;
         GenerationRequest seq = new GenerationRequest(ids, sampling1,
                 new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
                 details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null);
         return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
                 ApiToken.from(p.apiToken(), authorization));
+    }
+
+    /** OpenAI's logit_bias: token id (as a string key) to a bias in [-100, 100]. */
+    private java.util.Map<Integer, Float> logitBias(java.util.Map<String, Float> raw) {
+        if (raw == null || raw.isEmpty()) {
+            return Map.of();
+        }
+        java.util.Map<Integer, Float> out = new java.util.HashMap<>();
+        for (java.util.Map.Entry<String, Float> e : raw.entrySet()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().trim());
+            } catch (NumberFormatException x) {
+                throw new ValidationException("`logit_bias` keys must be token ids. Given: " + e.getKey());
+            }
+            if (id < 0 || id >= tokenizer.vocabSize()) {
+                throw new ValidationException("`logit_bias` token id " + id + " is outside the vocabulary (0.." + (tokenizer.vocabSize() - 1) + ")");
+            }
+            Float v = e.getValue();
+            if (v == null || !(v >= -100f && v <= 100f)) {
+                throw new ValidationException("`logit_bias` values must be between -100 and 100");
+            }
+            out.put(id, v);
+        }
+        return out;
     }
 
     private static float penalty(String field, Float value) {
