@@ -4,7 +4,9 @@ import java.nio.file.Path;
 
 /**
  * Where adapters come from (local, hub, s3, pbase): turns a reference into a local directory
- * holding its files. Implementations are CDI beans configured from {@code loraxj.adapters.*}.
+ * holding its files, and says whether a caller may use it. Implementations are built from
+ * {@code loraxj.adapters.*} and {@code loraxj.auth.*}; their methods block and run on loader or
+ * check threads, never on the event loop or the engine thread.
  */
 public interface AdapterSource {
 
@@ -12,8 +14,23 @@ public interface AdapterSource {
     String name();
 
     /**
-     * A local directory with the adapter's files, fetching them first if needed. Blocking; runs on
-     * a loader thread, never on the event loop or the engine thread.
+     * A local directory with the adapter's files, fetching them first if needed.
+     *
+     * @param token the caller's token (may be null), for sources that download with it
      */
-    Path fetch(AdapterRef ref);
+    Path fetch(AdapterRef ref, ApiToken token);
+
+    /**
+     * Checks that a caller with {@code token} (may be null) may use {@code ref}; throws
+     * {@link AdapterAccessException} when not. Called for every request (results are cached briefly
+     * by the caller), so an adapter already in memory is never served to a caller who may not use it.
+     * By default everyone may: the source reads with the server's own credentials.
+     */
+    default void authorize(AdapterRef ref, ApiToken token) {
+    }
+
+    /** Whether {@link #authorize} depends on the caller (false: skip the check). */
+    default boolean checksCallers() {
+        return false;
+    }
 }

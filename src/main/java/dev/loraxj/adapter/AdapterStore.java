@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
  * Adapters in memory within a byte budget. A load runs once per key however many requests want it;
@@ -32,6 +32,7 @@ public final class AdapterStore {
 
     private final class Entry {
         final AdapterRef ref;
+        ApiToken token; // of the request that started the load; dropped once loaded
         final CompletableFuture<LoadedAdapter> future = new CompletableFuture<>();
         State state = State.FETCHING;
         AdapterPlan plan;
@@ -76,7 +77,7 @@ public final class AdapterStore {
         }
     }
 
-    private final Function<AdapterRef, AdapterPlan> planner;
+    private final BiFunction<AdapterRef, ApiToken, AdapterPlan> planner;
     private final long budget;
     private final Executor loaders;
     private final Map<AdapterRef, Entry> entries = new HashMap<>();
@@ -89,10 +90,11 @@ public final class AdapterStore {
     private final Timer loadTime;
 
     /**
-     * @param planner fetches and checks an adapter (blocking, on a loader thread)
+     * @param planner fetches and checks an adapter with the token of the request that needs it
+     *                first (blocking, on a loader thread)
      * @param budget  bytes of adapter weights held at most
      */
-    public AdapterStore(Function<AdapterRef, AdapterPlan> planner, long budget, Executor loaders, MeterRegistry registry) {
+    public AdapterStore(BiFunction<AdapterRef, ApiToken, AdapterPlan> planner, long budget, Executor loaders, MeterRegistry registry) {
         this.planner = planner;
         this.budget = budget;
         this.loaders = loaders;
@@ -109,9 +111,18 @@ public final class AdapterStore {
 
     /** Takes a lease on {@code ref}, starting its load if nobody has. */
     public synchronized Lease acquire(AdapterRef ref) {
+        return acquire(ref, null);
+    }
+
+    /**
+     * Takes a lease on {@code ref}, starting its load (downloading with {@code token}, the caller's,
+     * whose access was checked) if nobody has.
+     */
+    public synchronized Lease acquire(AdapterRef ref, ApiToken token) {
         Entry e = entries.get(ref);
         if (e == null) {
             e = new Entry(ref);
+            e.token = token;
             entries.put(ref, e);
             Entry started = e;
             long t0 = System.nanoTime();
@@ -177,13 +188,14 @@ public final class AdapterStore {
     private void fetch(Entry e) {
         AdapterPlan plan;
         try {
-            plan = planner.apply(e.ref);
+            plan = planner.apply(e.ref, e.token);
         } catch (Throwable t) {
             fail(e, t);
             return;
         }
         synchronized (this) {
             e.plan = plan;
+            e.token = null;
             e.bytes = plan.bytes();
             if (e.bytes > budget) {
                 failLocked(e, new AdapterException("adapter " + e.ref.id() + " needs " + e.bytes

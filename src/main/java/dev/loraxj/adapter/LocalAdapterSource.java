@@ -37,7 +37,7 @@ public final class LocalAdapterSource implements AdapterSource {
     }
 
     @Override
-    public Path fetch(AdapterRef ref) {
+    public Path fetch(AdapterRef ref, ApiToken token) {
         Path dir = resolve(ref.id());
         if (!Files.isDirectory(dir)) {
             throw new AdapterException("local adapter " + ref.id() + " is not a directory");

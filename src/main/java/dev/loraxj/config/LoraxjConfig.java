@@ -70,6 +70,73 @@ public interface LoraxjConfig {
 
     Adapters adapters();
 
+    Auth auth();
+
+    Hub hub();
+
+    S3 s3();
+
+    Predibase predibase();
+
+    /** The s3 source (pbase adapters load through it too); the client itself is configured by quarkus.s3.*. */
+    interface S3 {
+
+        /** Where downloaded adapters are kept; defaults to {@code s3} beside the Hub cache (HF_HOME, else ~/.cache/huggingface). */
+        Optional<String> cache();
+    }
+
+    /** The pbase source: Predibase's gateway turns {@code repo/version} into an S3 path. */
+    interface Predibase {
+
+        /** The gateway's base URL (PREDIBASE_GATEWAY_ENDPOINT). */
+        @WithDefault("https://api.app.predibase.com")
+        String gateway();
+
+        /** The server's token (PREDIBASE_API_TOKEN): downloads with it when a request carries none. */
+        Optional<String> token();
+
+        /** The bucket of gateway paths given without {@code s3://} (PREDIBASE_MODEL_BUCKET); else their first segment. */
+        Optional<String> modelBucket();
+
+        /** Time limit of one gateway call. */
+        @WithDefault("30s")
+        Duration timeout();
+    }
+
+    /** Checks of callers' tokens for private adapters. */
+    interface Auth {
+
+        /** How long a check's result (allowed or refused) is reused for the same adapter and token. */
+        @WithDefault("30s")
+        Duration cacheTtl();
+
+        /** Use the server's HF_TOKEN / HUGGING_FACE_HUB_TOKEN when a request carries no token. */
+        @WithDefault("false")
+        boolean useGlobalHfToken();
+    }
+
+    /** The Hugging Face Hub source; each setting defaults to huggingface_hub's environment variable. */
+    interface Hub {
+
+        /** The Hub's base URL (HF_ENDPOINT). */
+        @WithDefault("https://huggingface.co")
+        String endpoint();
+
+        /** The cache directory in huggingface_hub's layout (HF_HUB_CACHE, else HF_HOME/hub). */
+        Optional<String> cache();
+
+        /** Serve from the cache only, never calling the Hub (HF_HUB_OFFLINE=1). */
+        @WithDefault("false")
+        boolean offline();
+
+        /** The server's own token (HF_TOKEN or HUGGING_FACE_HUB_TOKEN), used only as configured. */
+        Optional<String> token();
+
+        /** Attempts per request before a transient failure fails the load. */
+        @WithDefault("5")
+        int retries();
+    }
+
     /** Where adapters come from and how many stay in memory. */
     interface Adapters {
 

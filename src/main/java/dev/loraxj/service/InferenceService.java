@@ -2,6 +2,8 @@ package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
+import dev.loraxj.adapter.ApiToken;
+import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.engine.Generation;
 import dev.loraxj.engine.GenerationRequest;
@@ -18,6 +20,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,7 +60,7 @@ public class InferenceService {
      */
     public Multi<TokenEvent> stream(ValidRequest request) {
         Permit permit = acquire();
-        return events(request.sequence(), request.adapter()).onTermination().invoke(permit::release);
+        return events(request.sequence(), request.adapter(), request.token()).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
@@ -65,7 +68,7 @@ public class InferenceService {
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request.adapter()));
+            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request.adapter(), request.token()));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -99,10 +102,11 @@ public class InferenceService {
     }
 
     /**
-     * One sequence's events. With an adapter, the sequence is queued at once and its lease on the
-     * adapter (taken now, released when the stream ends) gates its admission to a batch.
+     * One sequence's events. With an adapter, the sequence is queued at once; in parallel the
+     * caller's access is checked, then a lease on the adapter is taken (loading it if needed). The
+     * sequence joins a batch only when both are done, and fails (freeing its place) if either fails.
      */
-    private Multi<TokenEvent> events(GenerationRequest request, AdapterRef adapter) {
+    private Multi<TokenEvent> events(GenerationRequest request, AdapterRef adapter, ApiToken token) {
         return Multi.createFrom().emitter(emitter -> {
             ModelRuntime rt = host.runtime();
             if (adapter == null) {
@@ -110,14 +114,46 @@ public class InferenceService {
                 emitter.onTermination(seq::cancel);
                 return;
             }
-            AdapterStore.Lease lease = rt.adapters().acquire(adapter);
-            Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter,
-                    lease.adapter().thenApply(LoadedAdapter::lora));
+            LeaseHolder holder = new LeaseHolder(rt.adapters(), adapter, token);
+            CompletableFuture<LoraAdapter> gate = rt.access().check(adapter, token)
+                    .thenCompose(v -> holder.acquire())
+                    .thenApply(LoadedAdapter::lora);
+            Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
             emitter.onTermination(() -> {
                 seq.cancel();
-                lease.release();
+                holder.release();
             });
         }, BackPressureStrategy.BUFFER);
+    }
+
+    /** The lease a request takes once its access check passed; released exactly once when it ends. */
+    private static final class LeaseHolder {
+        private final AdapterStore store;
+        private final AdapterRef ref;
+        private final ApiToken token;
+        private AdapterStore.Lease lease;
+        private boolean released;
+
+        LeaseHolder(AdapterStore store, AdapterRef ref, ApiToken token) {
+            this.store = store;
+            this.ref = ref;
+            this.token = token;
+        }
+
+        synchronized CompletableFuture<LoadedAdapter> acquire() {
+            if (released) {
+                return CompletableFuture.failedFuture(new java.util.concurrent.CancellationException("request ended"));
+            }
+            lease = store.acquire(ref, token);
+            return lease.adapter();
+        }
+
+        synchronized void release() {
+            released = true;
+            if (lease != null) {
+                lease.release();
+            }
+        }
     }
 
     private Permit acquire() {

@@ -1,9 +1,14 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterAccess;
 import dev.loraxj.adapter.AdapterCatalog;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
-import dev.loraxj.adapter.LocalAdapterSource;
+import dev.loraxj.adapter.AdapterSource;
+import dev.loraxj.adapter.ApiToken;
+import dev.loraxj.adapter.HubAdapterSource;
+import dev.loraxj.adapter.HubClient;
+import io.quarkus.arc.All;
 import dev.loraxj.adapter.ServedAdapter;
 import dev.loraxj.backend.cpu.CpuBackend;
 import dev.loraxj.backend.cpu.Parallel;
@@ -37,12 +42,14 @@ public class ModelHost {
 
     private final LoraxjConfig config;
     private final MeterRegistry registry;
+    private final List<AdapterSource> sources;
     private volatile ModelRuntime runtime;
     private volatile Throwable failure;
 
-    public ModelHost(LoraxjConfig config, MeterRegistry registry) {
+    public ModelHost(LoraxjConfig config, MeterRegistry registry, @All List<AdapterSource> sources) {
         this.config = config;
         this.registry = registry;
+        this.sources = sources;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -70,8 +77,29 @@ public class ModelHost {
         }
     }
 
-    private ModelRuntime open() {
+    /** The model directory: a local path, else a Hub repo id fetched into the Hub cache. */
+    private Path modelDir() {
         Path dir = Path.of(config.modelId());
+        if (java.nio.file.Files.isDirectory(dir) || !config.modelId().matches("[A-Za-z0-9][\\w.-]*/[A-Za-z0-9][\\w.-]*")) {
+            return dir;
+        }
+        HubClient hub = sources.stream().filter(s -> s instanceof HubAdapterSource).map(s -> ((HubAdapterSource) s).client())
+                .findFirst().orElseThrow(() -> new ModelException("model " + config.modelId() + " is neither a directory nor reachable on the Hub"));
+        if (hub.offline()) {
+            return hub.cached(config.modelId(), null).orElseThrow(() ->
+                    new ModelException("model " + config.modelId() + " is not in the Hub cache (offline mode)"));
+        }
+        ApiToken token = config.hub().token().map(ApiToken::of).orElse(null);
+        HubClient.ModelInfo info = hub.info(config.modelId(), null, token);
+        List<String> wanted = info.files().stream().filter(f -> !f.contains("/") && (f.endsWith(".safetensors")
+                || f.equals("model.safetensors.index.json") || f.equals("config.json") || f.equals("generation_config.json")
+                || f.startsWith("tokenizer") || f.equals("special_tokens_map.json"))).toList();
+        LOG.infof("fetching model %s from the Hub (%d files)", config.modelId(), wanted.size());
+        return hub.snapshot(info, null, token, wanted);
+    }
+
+    private ModelRuntime open() {
+        Path dir = modelDir();
         ModelConfig modelConfig = ModelConfig.load(dir);
         Tokenizer tokenizer = Tokenizer.load(dir);
         Checkpoint checkpoint = Checkpoint.open(dir);
@@ -83,12 +111,10 @@ public class ModelHost {
                 new EngineConfig(limits.maxBatchTotalTokens(), limits.maxBatchPrefillTokens(), limits.kvBlockSize(),
                         config.maxActiveAdapters(), config.adapterCycleTime().toNanos()),
                 registry).start();
-        AdapterCatalog catalog = new AdapterCatalog(List.of(
-                new LocalAdapterSource(config.adapters().localRoots().orElse(List.of()).stream().map(Path::of).toList())),
-                config.adapters().defaultSource());
+        AdapterCatalog catalog = new AdapterCatalog(sources, config.adapters().defaultSource());
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
-        AdapterStore store = new AdapterStore(ref -> ServedAdapter.plan(catalog.source(ref.source()).fetch(ref), modelConfig),
+        AdapterStore store = new AdapterStore((ref, token) -> ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig),
                 config.adapters().memoryBudget(), loaders, registry);
         for (String spec : config.adapters().preload().orElse(List.of())) {
             AdapterRef ref = catalog.parse(spec);
@@ -100,8 +126,9 @@ public class ModelHost {
                 }
             });
         }
+        AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
         String name = config.servedModelName().orElse(config.modelId());
-        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, loaders, pool);
+        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, loaders, pool);
     }
 
     Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {

@@ -1,5 +1,6 @@
 package dev.loraxj.service;
 
+import dev.loraxj.adapter.AdapterAccess;
 import dev.loraxj.adapter.AdapterCatalog;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.backend.Backend;
@@ -17,6 +18,7 @@ public record ModelRuntime(
         Limits limits,
         AdapterCatalog catalog,
         AdapterStore adapters,
+        AdapterAccess access,
         java.util.concurrent.ExecutorService adapterLoaders,
         AutoCloseable computePool) implements AutoCloseable {
 

@@ -37,7 +37,7 @@ class AdapterStoreTest {
     /** A fake adapter "name:bytes" (or "bad:..." which fails to load); {@code gate} holds loads back. */
     private AdapterStore store(long budget, CountDownLatch gate) {
         AdapterStore[] self = new AdapterStore[1];
-        self[0] = new AdapterStore(ref -> {
+        self[0] = new AdapterStore((ref, token) -> {
             planned.computeIfAbsent(ref.id(), k -> new AtomicInteger()).incrementAndGet();
             await(gate);
             if (ref.id().startsWith("bad")) {

@@ -25,15 +25,15 @@ class LocalAdapterSourceTest {
         Files.createSymbolicLink(sneaky.resolve("adapter_model.safetensors"), outside.resolve("adapter_config.json"));
         LocalAdapterSource s = new LocalAdapterSource(List.of(root));
 
-        assertEquals(inside.toRealPath(), s.fetch(AdapterRef.of(inside.toString(), "local")));
+        assertEquals(inside.toRealPath(), s.fetch(AdapterRef.of(inside.toString(), "local"), null));
         for (String id : List.of(root + "/../secret", root + "/link", outside.toString(), sneaky.toString())) {
-            AdapterException e = assertThrows(AdapterException.class, () -> s.fetch(AdapterRef.of(id, "local")), id);
+            AdapterException e = assertThrows(AdapterException.class, () -> s.fetch(AdapterRef.of(id, "local"), null), id);
             assertTrue(e.getMessage().contains("outside the allowed roots"), e.getMessage());
         }
-        AdapterException missing = assertThrows(AdapterException.class, () -> s.fetch(AdapterRef.of(root + "/nope", "local")));
+        AdapterException missing = assertThrows(AdapterException.class, () -> s.fetch(AdapterRef.of(root + "/nope", "local"), null));
         assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
         AdapterException off = assertThrows(AdapterException.class,
-                () -> new LocalAdapterSource(List.of()).fetch(AdapterRef.of(inside.toString(), "local")));
+                () -> new LocalAdapterSource(List.of()).fetch(AdapterRef.of(inside.toString(), "local"), null));
         assertTrue(off.getMessage().contains("local-roots"), off.getMessage());
     }
 }
