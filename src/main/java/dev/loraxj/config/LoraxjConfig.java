@@ -150,6 +150,12 @@ public interface LoraxjConfig {
         /** Adapters loaded at start and kept in memory, as {@code [source:]id}. */
         Optional<List<String>> preload();
 
+        /**
+         * A file listing adapters to keep loaded, one {@code [source:]id} per line (# comments), watched
+         * for changes: new lines are loaded, removed ones unpinned, without a restart (a mounted ConfigMap).
+         */
+        Optional<String> preloadFile();
+
         /** Bytes of adapter weights held in memory (F32); idle adapters are evicted, least recently used first. */
         @WithDefault("1073741824")
         long memoryBudget();
