@@ -81,6 +81,7 @@ public final class AdapterStore {
     private final long budget;
     private final Executor loaders;
     private final Map<AdapterRef, Entry> entries = new HashMap<>();
+    private final Map<AdapterRef, Lease> pins = new HashMap<>();
     private final List<Entry> waitingForMemory = new ArrayList<>();
     private long held;
     private long peak;
@@ -138,18 +139,24 @@ public final class AdapterStore {
         return new Lease(e);
     }
 
-    /** Keeps {@code ref} loaded until unpinned (preloaded adapters). */
+    /** Keeps {@code ref} loaded until unpinned (preloaded adapters); pinning twice is one pin. */
     public synchronized Lease pin(AdapterRef ref) {
+        Lease pinned = pins.get(ref);
+        if (pinned != null && entries.get(ref) == pinned.entry) {
+            return pinned;
+        }
         Lease lease = acquire(ref);
         lease.entry.pinned = true;
+        pins.put(ref, lease);
         return lease;
     }
 
+    /** Lets {@code ref} be evicted again once no request uses it. */
     public synchronized void unpin(AdapterRef ref) {
-        Entry e = entries.get(ref);
-        if (e != null) {
-            e.pinned = false;
-            startWaitingLoads();
+        Lease lease = pins.remove(ref);
+        if (lease != null) {
+            lease.entry.pinned = false;
+            lease.release();
         }
     }
 

@@ -156,6 +156,10 @@ public interface LoraxjConfig {
          */
         Optional<String> preloadFile();
 
+        /** How often the preload file is re-read. */
+        @WithDefault("2s")
+        Duration preloadPoll();
+
         /** Bytes of adapter weights held in memory (F32); idle adapters are evicted, least recently used first. */
         @WithDefault("1073741824")
         long memoryBudget();

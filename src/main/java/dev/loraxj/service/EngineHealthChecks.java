@@ -6,19 +6,25 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 
-/** /q/health: ready once the model is loaded and the engine runs; live unless the engine died. */
+/**
+ * /q/health: ready once the model is loaded and the engine runs, until shutdown starts; live unless
+ * the engine died.
+ */
 @ApplicationScoped
 public class EngineHealthChecks {
 
     private final ModelHost host;
+    private final Draining draining;
 
-    public EngineHealthChecks(ModelHost host) {
+    public EngineHealthChecks(ModelHost host, Draining draining) {
         this.host = host;
+        this.draining = draining;
     }
 
     @Readiness
     HealthCheck ready() {
-        return () -> HealthCheckResponse.named("model").status(host.ready()).withData("model", host.configuredModelId()).build();
+        return () -> HealthCheckResponse.named("model").status(host.ready() && !draining.draining())
+                .withData("model", host.configuredModelId()).withData("draining", draining.draining()).build();
     }
 
     @Liveness

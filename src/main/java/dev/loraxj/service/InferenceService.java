@@ -33,10 +33,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public class InferenceService {
 
     private final ModelHost host;
+    private final Draining draining;
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    public InferenceService(ModelHost host) {
+    public InferenceService(ModelHost host, Draining draining) {
         this.host = host;
+        this.draining = draining;
     }
 
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
@@ -157,6 +159,9 @@ public class InferenceService {
     }
 
     private Permit acquire() {
+        if (draining.draining()) {
+            throw new NotReadyException("server is shutting down");
+        }
         host.runtime();
         int max = host.runtime().limits().maxConcurrentRequests();
         if (inFlight.incrementAndGet() > max) {

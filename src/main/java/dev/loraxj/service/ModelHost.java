@@ -116,19 +116,11 @@ public class ModelHost {
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
         AdapterStore store = new AdapterStore((ref, token) -> ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig),
                 config.adapters().memoryBudget(), loaders, registry);
-        for (String spec : config.adapters().preload().orElse(List.of())) {
-            AdapterRef ref = catalog.parse(spec);
-            store.pin(ref).adapter().whenComplete((a, t) -> {
-                if (t != null) {
-                    LOG.errorf("preloading adapter %s failed: %s", ref, t.getMessage());
-                } else {
-                    LOG.infof("preloaded adapter %s (%s)", ref, a.description());
-                }
-            });
-        }
+        Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
+                config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
         String name = config.servedModelName().orElse(config.modelId());
-        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, loaders, pool);
+        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads, loaders, pool);
     }
 
     Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {

@@ -19,11 +19,13 @@ public record ModelRuntime(
         AdapterCatalog catalog,
         AdapterStore adapters,
         AdapterAccess access,
+        Preloads preloads,
         java.util.concurrent.ExecutorService adapterLoaders,
         AutoCloseable computePool) implements AutoCloseable {
 
     @Override
     public void close() {
+        preloads.close();
         engine.close();
         adapterLoaders.shutdownNow();
         backend.close();

@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 public final class TestClient {
 
     public static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    // HTTP/1.1 as load balancers and SDKs talk to a pod (the JDK client would otherwise upgrade to h2c)
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
     private final URI base;
 
     public TestClient(URI base) {
