@@ -8,6 +8,11 @@ public interface LoadedAdapter {
     /** The LoRA updates; null for an adapter that carries none. */
     LoraAdapter lora();
 
+    /** Medusa heads the adapter carries; null for none. */
+    default dev.loraxj.backend.MedusaHeads medusa() {
+        return null;
+    }
+
     long bytes();
 
     /** A short description for listings ("lora r=4 q,v,o"). */

@@ -3,6 +3,7 @@ package dev.loraxj.adapter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.ModelConfig;
 
 import java.io.IOException;
@@ -10,22 +11,28 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** An adapter directory as the server serves it: its LoRA weights and, if it ships one, its chat template. */
-public record ServedAdapter(LoadedAdapter weights, Optional<String> chatTemplate) implements LoadedAdapter {
+/**
+ * An adapter directory as the server serves it: its LoRA weights (or none), its Medusa heads (or
+ * none) and, if it ships one, its chat template. A Medusa adapter that also carries a LoRA switches both.
+ */
+public record ServedAdapter(LoadedAdapter weights, MedusaHeads medusa, Optional<String> chatTemplate) implements LoadedAdapter {
 
     /** Plans loading the adapter in {@code dir} for {@code base}. */
     public static AdapterPlan plan(Path dir, ModelConfig base) {
-        AdapterPlan weights = LoraWeights.plan(dir, base);
+        boolean hasLora = Files.isRegularFile(dir.resolve("adapter_config.json"));
+        boolean hasMedusa = MedusaLoader.present(dir);
+        AdapterPlan weights = hasLora || !hasMedusa ? LoraWeights.plan(dir, base) : null;
+        MedusaHeads medusa = hasMedusa ? MedusaLoader.load(dir, base) : null;
         Optional<String> template = chatTemplate(dir);
         return new AdapterPlan() {
             @Override
             public long bytes() {
-                return weights.bytes();
+                return (weights == null ? 0 : weights.bytes()) + (medusa == null ? 0 : medusa.bytes());
             }
 
             @Override
             public LoadedAdapter materialize() {
-                return new ServedAdapter(weights.materialize(), template);
+                return new ServedAdapter(weights == null ? null : weights.materialize(), medusa, template);
             }
         };
     }
@@ -54,16 +61,20 @@ public record ServedAdapter(LoadedAdapter weights, Optional<String> chatTemplate
 
     @Override
     public LoraAdapter lora() {
-        return weights.lora();
+        return weights == null ? null : weights.lora();
     }
 
     @Override
     public long bytes() {
-        return weights.bytes();
+        return (weights == null ? 0 : weights.bytes()) + (medusa == null ? 0 : medusa.bytes());
     }
 
     @Override
     public String description() {
-        return weights.description() + (chatTemplate.isPresent() ? " +chat template" : "");
+        String d = weights == null ? "" : weights.description();
+        if (medusa != null) {
+            d += (d.isEmpty() ? "" : " +") + "medusa v" + medusa.version() + " " + medusa.numHeads() + " heads";
+        }
+        return d + (chatTemplate.isPresent() ? " +chat template" : "");
     }
 }

@@ -21,7 +21,7 @@ final class Responses {
                     ? result.others().stream().map(o -> new Wire.BestOfSequence(text(valid, o), o.finishReason().wire(),
                     o.generatedTokens(), o.seed(), Wire.prefill(o), Wire.tokens(o))).toList()
                     : null;
-            details = new Wire.Details(g.finishReason().wire(), g.promptTokens(), g.generatedTokens(), g.seed(),
+            details = new Wire.Details(g.finishReason().wire(), g.promptTokens(), g.generatedTokens(), g.skippedTokens(), g.seed(),
                     Wire.prefill(g), Wire.tokens(g), others);
         }
         return new Wire.GenerateResponse(text(valid, g), details);

@@ -22,7 +22,7 @@ public final class Wire {
     public record PrefillToken(int id, String text, Float logprob) {
     }
 
-    public record Details(String finishReason, int promptTokens, int generatedTokens, Long seed,
+    public record Details(String finishReason, int promptTokens, int generatedTokens, int skippedTokens, Long seed,
                           List<PrefillToken> prefill, List<Token> tokens,
                           @JsonInclude(JsonInclude.Include.NON_NULL) List<BestOfSequence> bestOfSequences) {
     }

@@ -29,6 +29,18 @@ public interface Backend extends AutoCloseable {
      */
     void forward(StepBatch batch);
 
+    /**
+     * The hidden states after the final norm of the last forward's logit rows, {@code [rows, hidden]}
+     * row-major (what the head saw). Valid until the next forward.
+     */
+    float[] finalHidden();
+
+    /**
+     * Each Medusa head's logits for the hidden state {@code x[xOff, xOff+hidden)}: writes
+     * {@code numHeads × vocab} floats into {@code out}. Engine thread only, between forwards.
+     */
+    void medusa(MedusaHeads heads, float[] x, int xOff, float[] out);
+
     @Override
     void close();
 }

@@ -22,6 +22,9 @@ public interface LoraxjConfig {
     /** Name reported by /info and the OpenAI API; defaults to model-id. */
     Optional<String> servedModelName();
 
+    /** A chat template file (Jinja, or a tokenizer_config.json) replacing the base model's for the OpenAI chat API. */
+    Optional<String> chatTemplate();
+
     /** Threads of the compute pool; defaults to the available processors. */
     OptionalInt threads();
 
@@ -71,6 +74,22 @@ public interface LoraxjConfig {
     Adapters adapters();
 
     Auth auth();
+
+    Speculative speculative();
+
+    /** Medusa speculative decoding. */
+    interface Speculative {
+
+        /** The server's default Medusa heads, as {@code [source:]id}; per-request Medusa adapters need it. */
+        Optional<String> medusaAdapter();
+
+        /** Tokens proposed per step; defaults to the default adapter's number of heads. */
+        OptionalInt tokens();
+
+        /** Steps with more running sequences than this decode without speculation. */
+        @WithDefault("32")
+        int maxBatchSize();
+    }
 
     Hub hub();
 

@@ -1,7 +1,6 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.backend.Backend;
-import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.Tokenizer;
 import org.jboss.logging.Logger;
@@ -37,6 +36,7 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
     private int[] altIds = new int[0];
+    private float[] medusaLogits = new float[0];
     private float[] altLogprobs = new float[0];
 
     public Engine(Backend backend, Tokenizer tokenizer, EngineConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
@@ -48,7 +48,8 @@ public final class Engine implements AutoCloseable {
         backend.allocateKvCache(numBlocks, config.blockSize());
         this.metrics = new EngineMetrics(registry, numBlocks);
         this.scheduler = new Scheduler(pool, config.maxBatchPrefillTokens(), MAX_LOGIT_FLOATS / vocabSize,
-                config.maxActiveAdapters(), config.adapterCycleNanos());
+                config.maxActiveAdapters(), config.adapterCycleNanos(), config.medusa(), config.speculativeTokens(),
+                config.speculativeMaxBatch());
         this.batch = new StepBatch(vocabSize);
         this.eos = tokenizer.eosIds();
         this.thread = Thread.ofPlatform().name("loraxj-engine").daemon(true).unstarted(this::run);
@@ -83,7 +84,7 @@ public final class Engine implements AutoCloseable {
      * @param adapterKey the adapter's identity for its queue and batch segment (null for the base model)
      */
     public Sequence submit(GenerationRequest request, SequenceListener listener, Object adapterKey,
-                           CompletableFuture<? extends LoraAdapter> gate) {
+                           CompletableFuture<SequenceAdapter> gate) {
         if (stopping) {
             throw new IllegalStateException("engine is stopped");
         }
@@ -160,21 +161,31 @@ public final class Engine implements AutoCloseable {
             int firstPos = s.cached();
             int from = scheduler.logitsFrom(i);
             int row = scheduler.firstLogitRow(i);
-            if (firstPos < s.promptLength()) {
-                metrics.prefilled(Math.min(n, s.promptLength() - firstPos));
-                if (s.request().prefillDetails()) {
-                    recordPrefill(s, firstPos, n, logits, row);
+            boolean finished;
+            if (firstPos >= s.promptLength() && s.draftLen() > 0 && n == 1 + s.draftLen()) {
+                finished = verify(s, logits, row, now);
+            } else {
+                if (firstPos < s.promptLength()) {
+                    metrics.prefilled(Math.min(n, s.promptLength() - firstPos));
+                    if (s.request().prefillDetails()) {
+                        recordPrefill(s, firstPos, n, logits, row);
+                    }
+                }
+                s.markCached(n);
+                finished = false;
+                if (s.uncached() == 0) {
+                    int lastRow = row + (n - 1 - from);
+                    finished = emitNext(s, logits, lastRow * vocabSize, now);
+                    if (!finished) {
+                        draft(s, lastRow);
+                    }
                 }
             }
-            s.markCached(n);
-            if (s.uncached() == 0) {
-                int lastRow = row + (n - 1 - from);
-                if (emitNext(s, logits, lastRow * vocabSize, now)) {
-                    if (done == null) {
-                        done = new ArrayList<>();
-                    }
-                    done.add(s);
+            if (finished) {
+                if (done == null) {
+                    done = new ArrayList<>();
                 }
+                done.add(s);
             }
         }
         if (done != null) {
@@ -183,6 +194,60 @@ public final class Engine implements AutoCloseable {
         publishGauges();
         metrics.step(System.nanoTime() - t0);
         return true;
+    }
+
+    /**
+     * A verification step fed {@code [last, c1..ck]}: each position's token is chosen by the
+     * sequence's own sampler, and accepted while it equals the candidate, so the output is what
+     * decoding one token at a time gives. KV of rejected positions is dropped by not counting it.
+     */
+    private boolean verify(Sequence s, float[] logits, int row, long now) {
+        int k = s.draftLen();
+        int matched = 0;
+        boolean finished = false;
+        for (int j = 0; j <= k; j++) {
+            int before = s.length();
+            finished = emitNext(s, logits, (row + j) * vocabSize, now);
+            int chosen = s.tokens()[before];
+            if (finished || j == k || chosen != s.draft(j)) {
+                break;
+            }
+            matched++;
+        }
+        s.markCached(1 + matched);
+        s.accepted(matched);
+        metrics.speculated(k, matched);
+        if (!finished) {
+            draft(s, row + matched);
+        }
+        return finished;
+    }
+
+    /** Proposes the next step's candidates: top-1 of each Medusa head at the last accepted row. */
+    private void draft(Sequence s, int hiddenRow) {
+        int k = s.speculate();
+        if (k == 0 || !scheduler.speculating()) {
+            s.drafted(0);
+            return;
+        }
+        if (medusaLogits.length < s.medusa().numHeads() * vocabSize) {
+            medusaLogits = new float[s.medusa().numHeads() * vocabSize];
+        }
+        backend.medusa(s.medusa(), backend.finalHidden(), hiddenRow * backend.config().hiddenSize(), medusaLogits);
+        for (int i = 0; i < k; i++) {
+            s.propose(i, argmax(medusaLogits, i * vocabSize, vocabSize));
+        }
+        s.drafted(k);
+    }
+
+    private static int argmax(float[] v, int off, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (v[off + i] > v[off + best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     private void publishGauges() {
@@ -242,7 +307,7 @@ public final class Engine implements AutoCloseable {
         }
         metrics.finished(now - s.queuedNanos());
         Generation g = new Generation(finalText(s), finish, s.promptLength(), s.generated(), req.seedReported(),
-                s.prefill(), s.details(), s.logprobSum(), s.queuedNanos(), s.startNanos(), now);
+                s.prefill(), s.details(), s.logprobSum(), s.skipped(), s.queuedNanos(), s.startNanos(), now);
         s.listener().onEvent(new TokenEvent.Finished(token, g));
         return true;
     }

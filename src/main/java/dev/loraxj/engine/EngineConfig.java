@@ -5,9 +5,13 @@ package dev.loraxj.engine;
  *
  * @param maxActiveAdapters distinct adapters (the base model counts as one) that take requests at once
  * @param adapterCycleNanos how long an adapter stays active while others wait
+ * @param medusa            the server's default Medusa heads (null: none; per-request heads still need them)
+ * @param speculativeTokens candidates verified per step by sequences with heads
+ * @param speculativeMaxBatch steps with more sequences than this decode without speculation
  */
 public record EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize,
-                           int maxActiveAdapters, long adapterCycleNanos) {
+                           int maxActiveAdapters, long adapterCycleNanos,
+                           dev.loraxj.backend.MedusaHeads medusa, int speculativeTokens, int speculativeMaxBatch) {
 
     public EngineConfig {
         if (blockSize < 1 || maxBatchPrefillTokens < 1 || maxBatchTotalTokens < blockSize || maxActiveAdapters < 1) {
@@ -16,8 +20,14 @@ public record EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, i
         }
     }
 
-    /** Budgets with LoRAX's adapter defaults (1024 active adapters, 2 s cycle). */
+    /** Budgets with LoRAX's adapter defaults (1024 active adapters, 2 s cycle) and no speculation. */
     public EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize) {
         this(maxBatchTotalTokens, maxBatchPrefillTokens, blockSize, 1024, 2_000_000_000L);
+    }
+
+    /** Budgets without speculation. */
+    public EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize, int maxActiveAdapters,
+                        long adapterCycleNanos) {
+        this(maxBatchTotalTokens, maxBatchPrefillTokens, blockSize, maxActiveAdapters, adapterCycleNanos, null, 0, 0);
     }
 }

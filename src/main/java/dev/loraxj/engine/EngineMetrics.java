@@ -20,6 +20,9 @@ public final class EngineMetrics {
     private final Counter generatedTokens;
     private final Counter promptTokens;
     private final Counter cancelled;
+    private final Counter proposed;
+    private final Counter accepted;
+    private final Counter specSteps;
     private final Timer timeToFirstToken;
     private final Timer interTokenLatency;
     private final Timer requestDuration;
@@ -42,6 +45,12 @@ public final class EngineMetrics {
         generatedTokens = Counter.builder("loraxj_generated_tokens").description("Tokens generated").register(registry);
         promptTokens = Counter.builder("loraxj_prompt_tokens").description("Prompt tokens prefilled").register(registry);
         cancelled = Counter.builder("loraxj_sequences_cancelled").description("Sequences dropped because their client went away").register(registry);
+        proposed = Counter.builder("loraxj_speculative_proposed_tokens").description("Medusa candidates verified").register(registry);
+        accepted = Counter.builder("loraxj_speculative_accepted_tokens").description("Medusa candidates accepted").register(registry);
+        specSteps = Counter.builder("loraxj_speculative_steps").description("Sequence steps that verified candidates").register(registry);
+        Gauge.builder("loraxj_speculative_mean_accepted_per_step", this, m -> m.specSteps.count() == 0 ? 0
+                : (m.accepted.count() + m.specSteps.count()) / m.specSteps.count())
+                .description("Tokens gained per verification step (1 + accepted candidates), on average").register(registry);
         timeToFirstToken = histogram(registry, "loraxj_time_to_first_token", "From arrival to the first generated token");
         interTokenLatency = histogram(registry, "loraxj_inter_token_latency", "Between consecutive tokens of a sequence");
         requestDuration = histogram(registry, "loraxj_request_duration", "From arrival to the last token");
@@ -74,6 +83,17 @@ public final class EngineMetrics {
         if (count > 0) {
             cancelled.increment(count);
         }
+    }
+
+    void speculated(int candidates, int acceptedCandidates) {
+        proposed.increment(candidates);
+        accepted.increment(acceptedCandidates);
+        specSteps.increment();
+    }
+
+    /** Tokens gained per verification step so far (1 + accepted candidates), 0 before any. */
+    public double meanAcceptedPerStep() {
+        return specSteps.count() == 0 ? 0 : (accepted.count() + specSteps.count()) / specSteps.count();
     }
 
     void generated() {

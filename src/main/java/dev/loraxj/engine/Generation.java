@@ -8,6 +8,7 @@ import java.util.List;
  * @param prefill empty unless prefill details were asked for
  * @param tokens  empty unless details were asked for
  * @param logprobSum sum of the generated tokens' logprobs (ranks best_of candidates)
+ * @param skippedTokens tokens accepted from Medusa candidates (LoRAX's skipped_tokens)
  */
 public record Generation(
         String text,
@@ -18,6 +19,7 @@ public record Generation(
         List<TokenInfo> prefill,
         List<TokenInfo> tokens,
         double logprobSum,
+        int skippedTokens,
         long queuedNanos,
         long startNanos,
         long endNanos) {

@@ -35,6 +35,10 @@ final class Scheduler {
     private final int maxLogitRows;
     private final int maxActive;
     private final long cycleNanos;
+    private final dev.loraxj.backend.MedusaHeads defaultMedusa;
+    private final int speculativeTokens;
+    private final int speculativeMaxBatch;
+    private boolean speculating;
     private final Map<Object, AdapterQueue> queues = new HashMap<>();
     private final List<AdapterQueue> active = new ArrayList<>();
     private final ArrayDeque<AdapterQueue> pending = new ArrayDeque<>();
@@ -53,6 +57,19 @@ final class Scheduler {
      *                     need a row per prompt token; this bounds the logits buffer)
      */
     Scheduler(KvBlockPool pool, int maxPrefillTokens, int maxLogitRows, int maxActiveAdapters, long cycleNanos) {
+        this(pool, maxPrefillTokens, maxLogitRows, maxActiveAdapters, cycleNanos, null, 0, 0);
+    }
+
+    /**
+     * @param defaultMedusa       heads for sequences whose adapter has none (null: none)
+     * @param speculativeTokens   candidates per step for sequences with heads
+     * @param speculativeMaxBatch speculation is skipped in steps with more decoding sequences than this
+     */
+    Scheduler(KvBlockPool pool, int maxPrefillTokens, int maxLogitRows, int maxActiveAdapters, long cycleNanos,
+              dev.loraxj.backend.MedusaHeads defaultMedusa, int speculativeTokens, int speculativeMaxBatch) {
+        this.defaultMedusa = defaultMedusa;
+        this.speculativeTokens = speculativeTokens;
+        this.speculativeMaxBatch = speculativeMaxBatch;
         this.pool = pool;
         this.maxPrefillTokens = maxPrefillTokens;
         this.maxLogitRows = Math.max(1, maxLogitRows);
@@ -154,6 +171,7 @@ final class Scheduler {
             if (next == null) {
                 break;
             }
+            next.resolve(defaultMedusa, speculativeTokens);
             int blocks = pool.blocksFor(next.maxSlots()) - next.blocks().size();
             if (!pool.canAllocate(blocks)) {
                 break; // first come, first served: the oldest waits for blocks; nothing overtakes it
@@ -168,6 +186,7 @@ final class Scheduler {
             budget -= prefillNeed(next, budget);
         }
         // planned in running order, so each adapter's rows form one segment
+        speculating = running.size() <= speculativeMaxBatch;
         budget = maxPrefillTokens;
         for (Sequence s : running) {
             budget -= plan(batch, s, budget);
@@ -253,10 +272,24 @@ final class Scheduler {
         return queues.get(s.adapterKey() == null ? BASE : s.adapterKey());
     }
 
+    /** Whether this step verifies candidates (few enough sequences that the extra rows pay). */
+    boolean speculating() {
+        return speculating;
+    }
+
     /** Adds the sequence's next run of tokens to the batch; returns the prefill tokens it used. */
     private int plan(StepBatch batch, Sequence s, int budget) {
         int uncached = s.uncached();
         boolean decoding = s.cached() >= s.promptLength();
+        if (decoding && s.draftLen() > 0 && speculating) {
+            int n = 1 + s.draftLen();
+            record(batch, s, n, 0);
+            batch.addSequence(s.specRun(), 0, n, s.cached(), s.blocks().array(), 0, s.lora());
+            return 0;
+        }
+        if (decoding) {
+            s.drafted(0); // not verified this step: the candidates would be for the wrong position
+        }
         int n = decoding ? uncached : Math.min(uncached, budget);
         boolean wantsAll = s.request().prefillDetails() && !decoding;
         if (wantsAll) {
@@ -267,6 +300,12 @@ final class Scheduler {
         }
         boolean completes = n == uncached;
         int from = wantsAll ? 0 : completes ? n - 1 : n;
+        record(batch, s, n, from);
+        batch.addSequence(s.tokens(), s.cached(), n, s.cached(), s.blocks().array(), from, s.lora());
+        return decoding ? 0 : n;
+    }
+
+    private void record(StepBatch batch, Sequence s, int n, int from) {
         if (numScheduled == scheduled.length) {
             int cap = scheduled.length * 2;
             scheduled = Arrays.copyOf(scheduled, cap);
@@ -279,8 +318,6 @@ final class Scheduler {
         chunk[numScheduled] = n;
         logitsFrom[numScheduled] = from;
         numScheduled++;
-        batch.addSequence(s.tokens(), s.cached(), n, s.cached(), s.blocks().array(), from, s.lora());
-        return decoding ? 0 : n;
     }
 
     int numScheduled() {

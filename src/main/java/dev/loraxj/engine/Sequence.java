@@ -1,6 +1,7 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.IncrementalDetokenizer;
 import dev.loraxj.model.Tokenizer;
 
@@ -28,9 +29,14 @@ public final class Sequence {
     private final List<TokenInfo> details;
 
     private final Object adapterKey;
-    private final CompletableFuture<? extends LoraAdapter> gate;
+    private final CompletableFuture<SequenceAdapter> gate;
     private final Runnable wake;
     private LoraAdapter lora;
+    private MedusaHeads medusa;
+    private int speculate;      // candidates per step (0: no speculation)
+    private int[] specRun;      // [last token, candidates...] fed to a verification step
+    private int draftLen;
+    private int skipped;        // accepted speculative tokens
     private IncrementalDetokenizer detokenizer;
     private int length;
     private int cached;
@@ -45,7 +51,7 @@ public final class Sequence {
      * @param wake       wakes the engine (after a cancel or when the gate completes)
      */
     Sequence(long id, GenerationRequest request, SequenceListener listener, int vocabSize, int blockSize,
-             Object adapterKey, CompletableFuture<? extends LoraAdapter> gate, Runnable wake) {
+             Object adapterKey, CompletableFuture<SequenceAdapter> gate, Runnable wake) {
         this.id = id;
         this.adapterKey = adapterKey;
         this.gate = gate;
@@ -82,6 +88,45 @@ public final class Sequence {
     /** The adapter this sequence runs with, once admitted (null for the base model). */
     LoraAdapter lora() {
         return lora;
+    }
+
+    MedusaHeads medusa() {
+        return medusa;
+    }
+
+    int speculate() {
+        return speculate;
+    }
+
+    /** Candidates proposed for the next step (0 when none). */
+    int draftLen() {
+        return draftLen;
+    }
+
+    /** The verification run: the last token, then the candidates. */
+    int[] specRun() {
+        specRun[0] = tokens[cached];
+        return specRun;
+    }
+
+    int draft(int i) {
+        return specRun[1 + i];
+    }
+
+    void propose(int i, int token) {
+        specRun[1 + i] = token;
+    }
+
+    void drafted(int n) {
+        draftLen = n;
+    }
+
+    int skipped() {
+        return skipped;
+    }
+
+    void accepted(int n) {
+        skipped += n;
     }
 
     boolean gateOpen() {
@@ -148,9 +193,12 @@ public final class Sequence {
         return length - promptLength;
     }
 
-    /** Token slots the sequence can ever need: prompt plus every new token but the last (never fed back). */
+    /**
+     * Token slots the sequence can ever need: prompt plus every new token but the last (never fed
+     * back), plus room for the candidates a verification step writes past them.
+     */
     int maxSlots() {
-        return tokens.length - 1;
+        return tokens.length - 1 + speculate;
     }
 
     int uncached() {
@@ -186,9 +234,21 @@ public final class Sequence {
         return startNanos;
     }
 
+    /**
+     * About to be admitted: takes its adapter from the (open) gate, and Medusa heads (its own, else
+     * the server's default) with up to {@code speculativeTokens} candidates per step.
+     */
+    void resolve(MedusaHeads defaultMedusa, int speculativeTokens) {
+        SequenceAdapter a = gate == null ? SequenceAdapter.NONE : gate.join();
+        lora = a.lora();
+        medusa = a.medusa() != null ? a.medusa() : defaultMedusa;
+        speculate = medusa == null ? 0 : Math.min(speculativeTokens, medusa.numHeads());
+        specRun = new int[speculate + 1];
+    }
+
+    /** Admitted to the batch. */
     void started(long now, Tokenizer tokenizer) {
         startNanos = now;
-        lora = gate == null ? null : gate.join();
         detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
     }
 

@@ -3,7 +3,8 @@ package dev.loraxj.service;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.ApiToken;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.MedusaHeads;
+import dev.loraxj.engine.SequenceAdapter;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.engine.Generation;
 import dev.loraxj.engine.GenerationRequest;
@@ -117,15 +118,35 @@ public class InferenceService {
                 return;
             }
             LeaseHolder holder = new LeaseHolder(rt.adapters(), adapter, token);
-            CompletableFuture<LoraAdapter> gate = rt.access().check(adapter, token)
+            CompletableFuture<SequenceAdapter> gate = rt.access().check(adapter, token)
                     .thenCompose(v -> holder.acquire())
-                    .thenApply(LoadedAdapter::lora);
+                    .thenApply(a -> runWith(rt, adapter, a));
             Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
             emitter.onTermination(() -> {
                 seq.cancel();
                 holder.release();
             });
         }, BackPressureStrategy.BUFFER);
+    }
+
+    /**
+     * What the sequence runs with. A per-request Medusa adapter is honoured only when the server
+     * was started with default heads and it has enough heads for the speculated tokens (LoRAX's rules).
+     */
+    private static SequenceAdapter runWith(ModelRuntime rt, AdapterRef ref, LoadedAdapter a) {
+        MedusaHeads heads = a.medusa();
+        if (heads != null) {
+            Speculation spec = rt.speculation();
+            if (spec == null) {
+                throw new ValidationException("adapter " + ref.id() + " carries Medusa heads, but this server was started without"
+                        + " a default Medusa adapter (loraxj.speculative.medusa-adapter), so per-request heads cannot be used");
+            }
+            if (heads.numHeads() < spec.tokens()) {
+                throw new ValidationException("adapter " + ref.id() + " has " + heads.numHeads() + " Medusa heads, fewer than the "
+                        + spec.tokens() + " tokens this server speculates (loraxj.speculative.tokens)");
+            }
+        }
+        return new SequenceAdapter(a.lora(), heads);
     }
 
     /** The lease a request takes once its access check passed; released exactly once when it ends. */

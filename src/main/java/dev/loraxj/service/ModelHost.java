@@ -8,6 +8,7 @@ import dev.loraxj.adapter.AdapterSource;
 import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.adapter.HubAdapterSource;
 import dev.loraxj.adapter.HubClient;
+import dev.loraxj.adapter.MedusaLoader;
 import io.quarkus.arc.All;
 import dev.loraxj.adapter.ServedAdapter;
 import dev.loraxj.backend.cpu.CpuBackend;
@@ -107,11 +108,14 @@ public class ModelHost {
         Parallel pool = new Parallel(threads);
         CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool);
         Limits limits = limits(modelConfig, backend.kvBytesPerToken(), threads);
+        AdapterCatalog catalog = new AdapterCatalog(sources, config.adapters().defaultSource());
+        Speculation speculation = speculation(catalog, modelConfig);
         Engine engine = new Engine(backend, tokenizer,
                 new EngineConfig(limits.maxBatchTotalTokens(), limits.maxBatchPrefillTokens(), limits.kvBlockSize(),
-                        config.maxActiveAdapters(), config.adapterCycleTime().toNanos()),
+                        config.maxActiveAdapters(), config.adapterCycleTime().toNanos(),
+                        speculation == null ? null : speculation.defaultHeads(),
+                        speculation == null ? 0 : speculation.tokens(), config.speculative().maxBatchSize()),
                 registry).start();
-        AdapterCatalog catalog = new AdapterCatalog(sources, config.adapters().defaultSource());
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
         AdapterStore store = new AdapterStore((ref, token) -> ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig),
@@ -120,7 +124,28 @@ public class ModelHost {
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
         String name = config.servedModelName().orElse(config.modelId());
-        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads, loaders, pool);
+        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads,
+                speculation, loaders, pool);
+    }
+
+    /** The default Medusa heads, loaded before the engine starts; null when not configured. */
+    private Speculation speculation(AdapterCatalog catalog, ModelConfig modelConfig) {
+        if (config.speculative().medusaAdapter().isEmpty()) {
+            return null;
+        }
+        AdapterRef ref = catalog.parse(config.speculative().medusaAdapter().get());
+        java.nio.file.Path dir = catalog.source(ref.source()).fetch(ref, config.hub().token().map(ApiToken::of).orElse(null));
+        if (!MedusaLoader.present(dir)) {
+            throw new ModelException("loraxj.speculative.medusa-adapter " + ref + " has no " + MedusaLoader.WEIGHTS);
+        }
+        dev.loraxj.backend.MedusaHeads heads = MedusaLoader.load(dir, modelConfig);
+        int tokens = config.speculative().tokens().orElse(heads.numHeads());
+        if (tokens < 1 || tokens > heads.numHeads()) {
+            throw new ModelException("loraxj.speculative.tokens must be between 1 and the default adapter's "
+                    + heads.numHeads() + " heads, got " + tokens);
+        }
+        LOG.infof("Medusa speculation: %s (v%d, %d heads), %d tokens per step", ref, heads.version(), heads.numHeads(), tokens);
+        return new Speculation(heads, tokens, config.speculative().maxBatchSize());
     }
 
     Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {

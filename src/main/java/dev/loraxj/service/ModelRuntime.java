@@ -20,6 +20,7 @@ public record ModelRuntime(
         AdapterStore adapters,
         AdapterAccess access,
         Preloads preloads,
+        Speculation speculation,
         java.util.concurrent.ExecutorService adapterLoaders,
         AutoCloseable computePool) implements AutoCloseable {
 

@@ -1,7 +1,6 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.SharedAssets;
-import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.Tokenizer;
 import org.junit.jupiter.api.AfterAll;
@@ -20,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SchedulerTest {
 
     static Tokenizer tokenizer;
-    static final LoraAdapter NONE = (layer, module) -> null;
+    static final SequenceAdapter NONE = new SequenceAdapter((layer, module) -> null, null);
     long ids;
 
     @BeforeAll
@@ -33,7 +32,7 @@ class SchedulerTest {
         tokenizer.close();
     }
 
-    Sequence seq(Object adapter, CompletableFuture<LoraAdapter> gate) {
+    Sequence seq(Object adapter, CompletableFuture<SequenceAdapter> gate) {
         GenerationRequest r = new GenerationRequest(new int[] {1, 403}, SamplingParams.greedy(),
                 new StoppingParams(4, List.of(), true), false, false, 0, null);
         return new Sequence(++ids, r, null, 512, 16, adapter, gate, () -> { });
@@ -94,7 +93,7 @@ class SchedulerTest {
     @Test
     void aRequestWhoseAdapterIsLoadingDoesNotHoldUpOthers() {
         Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
-        CompletableFuture<LoraAdapter> loading = new CompletableFuture<>();
+        CompletableFuture<SequenceAdapter> loading = new CompletableFuture<>();
         Sequence slow = seq("slow", loading);
         Sequence base = ready(null);
         s.enqueue(slow);
@@ -108,7 +107,7 @@ class SchedulerTest {
     @Test
     void aFailedGateDropsOnlyItsRequest() {
         Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
-        CompletableFuture<LoraAdapter> broken = new CompletableFuture<>();
+        CompletableFuture<SequenceAdapter> broken = new CompletableFuture<>();
         Sequence bad = seq("bad", broken);
         Sequence good = ready("good");
         s.enqueue(bad);

@@ -1,6 +1,7 @@
 package dev.loraxj.backend.cpu;
 
 import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
@@ -16,12 +17,14 @@ public final class CpuBackend implements Backend {
     private final ModelConfig cfg;
     private final LlamaWeights weights;
     private final LlamaForward forward;
+    private final MedusaKernel medusa;
     private KvCache cache;
 
     private CpuBackend(ModelConfig cfg, LlamaWeights weights, Parallel pool) {
         this.cfg = cfg;
         this.weights = weights;
         this.forward = new LlamaForward(cfg, weights, pool);
+        this.medusa = new MedusaKernel(cfg, forward);
     }
 
     /** Checks every tensor's shape against {@code cfg} and maps the weights; throws ModelException on a mismatch. */
@@ -68,12 +71,14 @@ public final class CpuBackend implements Backend {
         return weights.weightBytesPerToken();
     }
 
-    /**
-     * The hidden states after the final norm for the last step's logit rows, {@code [numLogitRows, hidden]}
-     * row-major (what the head saw). Valid until the next forward.
-     */
+    @Override
     public float[] finalHidden() {
         return forward.finalHidden();
+    }
+
+    @Override
+    public void medusa(MedusaHeads heads, float[] x, int xOff, float[] out) {
+        medusa.apply(heads, x, xOff, out);
     }
 
     @Override

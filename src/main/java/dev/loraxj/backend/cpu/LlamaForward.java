@@ -105,6 +105,12 @@ final class LlamaForward {
         project(head, finalHidden, rows, hiddenOut);
     }
 
+    /** The base lm_head over {@code rows} hidden states (v2 Medusa heads): {@code out[rows, vocab]}. */
+    void head(float[] hidden, int rows, float[] out) {
+        float[][] outs = {out};
+        projection.run(pool, hidden, rows, head, outs);
+    }
+
     /** The final-normed hidden states of the last step's logit rows, {@code [numLogitRows, hidden]}. */
     float[] finalHidden() {
         return finalHidden;

@@ -1,0 +1,80 @@
+package dev.loraxj.backend.cpu;
+
+import dev.loraxj.SharedAssets;
+import dev.loraxj.adapter.LoraWeights;
+import dev.loraxj.adapter.MedusaLoader;
+import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.MedusaHeads;
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.ModelConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Medusa heads against the goldens: hidden state and every head's logits at every prompt position. */
+class MedusaGoldenTest {
+
+    /** The golden README's bound for an F32 implementation. */
+    private static final float TOLERANCE = 1e-3f;
+
+    private static Checkpoint ckpt;
+    private static ModelConfig cfg;
+    private static Parallel pool;
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void load() {
+        Path dir = SharedAssets.stories260K();
+        ckpt = Checkpoint.open(dir);
+        cfg = ModelConfig.load(dir);
+        pool = new Parallel(2);
+        backend = CpuBackend.load(ckpt, cfg, pool);
+    }
+
+    @AfterAll
+    static void close() {
+        backend.close();
+        pool.close();
+        ckpt.close();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"medusa-v1", "medusa-v2", "medusa-v2-lora-max"})
+    void headsMatchTheirGoldenLogitsAtEveryPosition(String name) {
+        Path dir = SharedAssets.adapter(name);
+        MedusaHeads heads = MedusaLoader.load(dir, cfg);
+        assertEquals(name.equals("medusa-v1") ? 1 : 2, heads.version());
+        LoraAdapter lora = name.endsWith("lora-max") ? LoraWeights.plan(dir, cfg).materialize().lora() : null;
+        Sequences seqs = new Sequences(backend, 8, 16);
+        float[] logits = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, 13, lora);
+        float[] hidden = backend.finalHidden().clone();
+        int d = cfg.hiddenSize();
+        int v = cfg.vocabSize();
+        float[] hiddenLast = SharedAssets.floats(name + ".hidden_last.f32");
+        for (int i = 0; i < d; i++) {
+            assertEquals(hiddenLast[i], hidden[12 * d + i], TOLERANCE, "hidden " + i);
+        }
+        float[] baseLast = SharedAssets.floats(name + ".base_logits_last.f32");
+        for (int i = 0; i < v; i++) {
+            assertEquals(baseLast[i], logits[12 * v + i], TOLERANCE, "base logit " + i);
+        }
+        float[] all = SharedAssets.floats(name + ".heads_logits_all.f32");
+        float[] out = new float[heads.numHeads() * v];
+        for (int t = 0; t < 13; t++) {
+            backend.medusa(heads, hidden, t * d, out);
+            for (int j = 0; j < out.length; j++) {
+                assertEquals(all[t * out.length + j], out[j], TOLERANCE, name + " position " + t + " head " + j / v);
+            }
+        }
+        float[] last = SharedAssets.floats(name + ".heads_logits_last.f32");
+        backend.medusa(heads, hidden, 12 * d, out);
+        for (int j = 0; j < out.length; j++) {
+            assertEquals(last[j], out[j], TOLERANCE);
+        }
+    }
+}

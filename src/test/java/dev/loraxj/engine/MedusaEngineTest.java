@@ -1,0 +1,121 @@
+package dev.loraxj.engine;
+
+import dev.loraxj.SharedAssets;
+import dev.loraxj.adapter.LoraWeights;
+import dev.loraxj.adapter.MedusaLoader;
+import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.MedusaHeads;
+import dev.loraxj.backend.cpu.CpuBackend;
+import dev.loraxj.backend.cpu.Parallel;
+import dev.loraxj.model.Checkpoint;
+import dev.loraxj.model.ModelConfig;
+import dev.loraxj.model.Tokenizer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Medusa speculation in the engine: lossless greedy, also in mixed batches, at the reference acceptance rate. */
+class MedusaEngineTest {
+
+    /** 20 TinyStories-style prompts; greedy runs 64 new tokens each, as the reference measurement did. */
+    static final String[] PROMPTS = {
+            "Once upon a time, there was a little girl", "Once upon a time", "One day, a boy named Tom",
+            "The sun was shining and", "Lily and her mom went to the park", "There was a big dog",
+            "Tim wanted to play with his ball", "Once upon a time, there was a cat", "Sue had a red hat",
+            "The little bird was sad because", "Mom said, \"Let's go", "Ben saw a big tree",
+            "Once there was a happy frog", "The girl liked to", "A long time ago, a king",
+            "Max found a shiny rock", "It was a cold day", "Anna and Ben were friends", "The boy ran to",
+            "One morning, the sun"};
+
+    static Tokenizer tokenizer;
+    static Checkpoint ckpt;
+    static ModelConfig cfg;
+    static Parallel pool;
+    static CpuBackend backend;
+
+    @BeforeAll
+    static void load() {
+        cfg = ModelConfig.load(SharedAssets.stories260K());
+        tokenizer = Tokenizer.load(SharedAssets.stories260K());
+        ckpt = Checkpoint.open(SharedAssets.stories260K());
+        pool = new Parallel(2);
+        backend = CpuBackend.load(ckpt, cfg, pool);
+    }
+
+    @AfterAll
+    static void close() {
+        backend.close();
+        pool.close();
+        tokenizer.close();
+        ckpt.close();
+    }
+
+    static GenerationRequest greedy(String prompt) {
+        return new GenerationRequest(tokenizer.encode(prompt), SamplingParams.greedy(),
+                new StoppingParams(64, List.of(), true), true, false, 0, null);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"medusa-v1", "medusa-v2", "medusa-v2-lora-max"})
+    void greedyWithMedusaEqualsGreedyWithoutAndAcceptsAsTheReference(String name) throws Exception {
+        MedusaHeads heads = MedusaLoader.load(SharedAssets.adapter(name), cfg);
+        LoraAdapter lora = name.endsWith("lora-max") ? LoraWeights.plan(SharedAssets.adapter(name), cfg).materialize().lora() : null;
+        SequenceAdapter withLora = new SequenceAdapter(lora, null);
+        List<List<Integer>> plain = new ArrayList<>();
+        Engine reference = new Engine(backend, tokenizer, new EngineConfig(8192, 4096, 16), new SimpleMeterRegistry()).start();
+        try {
+            for (String p : PROMPTS) {
+                EngineHarness.Collector c = new EngineHarness.Collector();
+                reference.submit(greedy(p), c, "lora", CompletableFuture.completedFuture(withLora));
+                c.await();
+                plain.add(c.ids());
+            }
+        } finally {
+            reference.close();
+        }
+        Engine medusa = new Engine(backend, tokenizer, new EngineConfig(8192, 4096, 16, 1024, 2_000_000_000L, heads, 3, 32),
+                new SimpleMeterRegistry()).start();
+        try {
+            for (int i = 0; i < PROMPTS.length; i++) {
+                EngineHarness.Collector c = new EngineHarness.Collector();
+                medusa.submit(greedy(PROMPTS[i]), c, "lora", CompletableFuture.completedFuture(withLora));
+                Generation g = c.await();
+                assertEquals(plain.get(i), c.ids(), name + ", prompt " + i);
+                assertTrue(g.skippedTokens() >= 0);
+            }
+            double mean = medusa.metrics().meanAcceptedPerStep();
+            double expected = Map.of("medusa-v1", 1.91, "medusa-v2", 1.55, "medusa-v2-lora-max", 2.94).get(name);
+            // the reference's stated tolerance: within 0.15 tokens per step
+            assertEquals(expected, mean, 0.15, name + " mean accepted tokens per decode step");
+
+            // 8 Medusa requests in one batch with plain ones give the same tokens
+            List<EngineHarness.Collector> spec = new ArrayList<>();
+            List<EngineHarness.Collector> base = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                EngineHarness.Collector c = new EngineHarness.Collector();
+                medusa.submit(greedy(PROMPTS[i]), c, "lora", CompletableFuture.completedFuture(withLora));
+                spec.add(c);
+                EngineHarness.Collector b = new EngineHarness.Collector();
+                medusa.submit(greedy(PROMPTS[i + 8]), b);
+                base.add(b);
+            }
+            for (int i = 0; i < 8; i++) {
+                spec.get(i).await();
+                assertEquals(plain.get(i), spec.get(i).ids(), name + " in a mixed batch, prompt " + i);
+                base.get(i).await();
+            }
+        } finally {
+            medusa.close();
+        }
+    }
+}
