@@ -206,6 +206,13 @@ class AdapterApiTest {
     }
 
     @Test
+    void aPerRequestMedusaAdapterNeedsDefaultHeads() {
+        TestClient.Reply r = client.post("/generate", local(shared("medusa-v1"), "\"max_new_tokens\":4"));
+        assertEquals(422, r.status(), r.body());
+        assertTrue(r.json().path("error").asText().contains("loraxj.speculative.medusa-adapter"), r.body());
+    }
+
+    @Test
     void anUnknownSourceIsAValidationError() {
         TestClient.Reply r = client.post("/generate", "{\"inputs\":\"hi\",\"parameters\":{\"adapter_id\":\"x\",\"adapter_source\":\"ftp\"}}");
         assertEquals(422, r.status(), r.body());
