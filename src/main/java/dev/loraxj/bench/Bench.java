@@ -152,6 +152,14 @@ public final class Bench {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("medusa")) {
+            try {
+                MedusaBench.main(Arrays.copyOfRange(args, 1, args.length));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return;
+        }
         if (args.length > 0 && args[0].equals("lora")) {
             LoraBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;
