@@ -1,0 +1,70 @@
+package dev.loraxj.api;
+
+import dev.loraxj.adapter.LoadedAdapter;
+import dev.loraxj.model.ChatTemplate;
+import dev.loraxj.model.ChatTemplateException;
+import dev.loraxj.model.Tokenizer;
+import dev.loraxj.service.ModelRuntime;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Which chat template a chat request uses, and the prompt it renders: the adapter's own template if
+ * it ships one, else loraxj.chat-template, else the base model's tokenizer_config.json.
+ */
+final class OpenaiChatPrompt {
+
+    private final Optional<String> configuredFile;
+    private volatile Base base;
+
+    /** The base template, resolved once per loaded model (null template: the model has none). */
+    private record Base(ModelRuntime runtime, ChatTemplate template, boolean tokenizerAddsBos) {
+    }
+
+    OpenaiChatPrompt(Optional<String> configuredFile) {
+        this.configuredFile = configuredFile;
+    }
+
+    /** Renders on a worker thread (reads the template file once, tokenizes a probe once). */
+    String render(ModelRuntime rt, LoadedAdapter adapter, List<Map<String, Object>> messages) {
+        Base b = base(rt);
+        ChatTemplate template = adapter == null ? b.template()
+                : adapter.chatTemplate().filter(t -> !t.isBlank()).map(ChatTemplate::of).orElse(b.template());
+        if (template == null) {
+            throw new ChatTemplateException("this model has no chat template: use /v1/completions, or set loraxj.chat-template");
+        }
+        Tokenizer tok = rt.tokenizer();
+        String prompt = template.render(messages, true, tok.bosToken(), tok.eosToken());
+        return withoutDoubleBos(prompt, tok.bosToken(), b.tokenizerAddsBos());
+    }
+
+    /**
+     * Templates write {@code bos_token} themselves and the tokenizer adds BOS to every prompt too;
+     * LoRAX and TGI then tokenize without special tokens. Dropping the template's leading BOS text
+     * and letting the tokenizer add its own gives the same ids and one BOS.
+     */
+    static String withoutDoubleBos(String prompt, String bosToken, boolean tokenizerAddsBos) {
+        if (tokenizerAddsBos && bosToken != null && !bosToken.isEmpty() && prompt.startsWith(bosToken)) {
+            return prompt.substring(bosToken.length());
+        }
+        return prompt;
+    }
+
+    private Base base(ModelRuntime rt) {
+        Base b = base;
+        if (b != null && b.runtime() == rt) {
+            return b;
+        }
+        ChatTemplate template = configuredFile.map(f -> ChatTemplate.load(Path.of(f)))
+                .or(() -> ChatTemplate.fromTokenizerConfig(rt.tokenizer().tokenizerConfig()))
+                .orElse(null);
+        Tokenizer tok = rt.tokenizer();
+        int[] probe = tok.encode("a");
+        b = new Base(rt, template, tok.bosId() >= 0 && probe.length > 0 && probe[0] == tok.bosId());
+        base = b;
+        return b;
+    }
+}

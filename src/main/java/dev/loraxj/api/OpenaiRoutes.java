@@ -1,0 +1,154 @@
+package dev.loraxj.api;
+
+import dev.loraxj.adapter.AdapterStore;
+import dev.loraxj.adapter.LoadedAdapter;
+import dev.loraxj.config.LoraxjConfig;
+import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.InferenceService;
+import dev.loraxj.service.ModelHost;
+import dev.loraxj.service.ModelRuntime;
+import dev.loraxj.service.ValidRequest;
+import io.quarkus.vertx.web.Body;
+import io.quarkus.vertx.web.Route;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * OpenAI's API: /v1/completions, /v1/chat/completions and /v1/models. {@code model} names the
+ * adapter; the served model's name or "" means none. Tokenizing, template rendering and reading
+ * files run on worker threads; the event loop only parses, dispatches and writes.
+ */
+@ApplicationScoped
+public class OpenaiRoutes {
+
+    /** Validating this stands in for the chat prompt until the template is known (adapter, limits). */
+    private static final String PROBE = "a";
+
+    private final InferenceService service;
+    private final ModelHost host;
+    private final OpenaiChatPrompt chatPrompt;
+    private final long started = Instant.now().getEpochSecond();
+
+    public OpenaiRoutes(InferenceService service, ModelHost host, LoraxjConfig config) {
+        this.service = service;
+        this.host = host;
+        this.chatPrompt = new OpenaiChatPrompt(config.chatTemplate());
+    }
+
+    @Route(path = "/v1/completions", methods = Route.HttpMethod.POST)
+    void completions(RoutingContext rc, @Body Buffer body) {
+        HttpExchange ex = new HttpExchange(rc);
+        OpenaiErrors.Names names = OpenaiErrors.Names.COMPLETIONS;
+        OpenaiRequests.Plan plan;
+        List<String> prompts;
+        try {
+            OpenaiWire.CompletionRequest request = Json.parse(body, OpenaiWire.CompletionRequest.class);
+            plan = OpenaiRequests.completion(request, host.configuredModelId());
+            prompts = OpenaiRequests.prompts(request.prompt());
+        } catch (RuntimeException e) {
+            OpenaiErrors.of(e, names).send(ex);
+            return;
+        }
+        String authorization = ex.authorization();
+        ex.vertx().executeBlocking(() -> {
+            List<ValidRequest> valid = new ArrayList<>();
+            for (String prompt : prompts) {
+                valid.add(service.validate(new GenerateRequest(prompt, plan.parameters(), plan.stream()), plan.stream(), authorization));
+            }
+            return valid;
+        }, false).onComplete(ar -> {
+            if (ar.failed()) {
+                OpenaiErrors.of(ar.cause(), names).send(ex);
+            } else {
+                new OpenaiRun(ex, service, plan, false, ar.result()).start();
+            }
+        });
+    }
+
+    /**
+     * Validates the parameters first (which resolves the adapter), waits for an adapter to load
+     * (it may ship its own template), renders the conversation, then validates the prompt.
+     */
+    @Route(path = "/v1/chat/completions", methods = Route.HttpMethod.POST)
+    void chat(RoutingContext rc, @Body Buffer body) {
+        HttpExchange ex = new HttpExchange(rc);
+        OpenaiErrors.Names names = OpenaiErrors.Names.CHAT;
+        OpenaiRequests.Plan plan;
+        List<Map<String, Object>> messages;
+        try {
+            OpenaiWire.ChatRequest request = Json.parse(body, OpenaiWire.ChatRequest.class);
+            plan = OpenaiRequests.chat(request, host.configuredModelId());
+            messages = OpenaiRequests.messages(request.messages());
+        } catch (RuntimeException e) {
+            OpenaiErrors.of(e, names).send(ex);
+            return;
+        }
+        String authorization = ex.authorization();
+        ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest(PROBE, plan.parameters(), plan.stream()),
+                plan.stream(), authorization), false).onComplete(probe -> {
+            if (probe.failed()) {
+                OpenaiErrors.of(probe.cause(), names).send(ex);
+                return;
+            }
+            ModelRuntime rt;
+            CompletableFuture<LoadedAdapter> adapter;
+            try {
+                rt = host.runtime();
+                adapter = loaded(rt, probe.result());
+            } catch (RuntimeException e) {
+                OpenaiErrors.of(e, names).send(ex);
+                return;
+            }
+            adapter.whenCompleteAsync((loaded, failure) -> {
+                if (failure != null) {
+                    OpenaiErrors.of(failure, names).send(ex);
+                    return;
+                }
+                ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest(chatPrompt.render(rt, loaded, messages),
+                        plan.parameters(), plan.stream()), plan.stream(), authorization), false).onComplete(valid -> {
+                    if (valid.failed()) {
+                        OpenaiErrors.of(valid.cause(), names).send(ex);
+                    } else {
+                        new OpenaiRun(ex, service, plan, true, List.of(valid.result())).start();
+                    }
+                });
+            }, ex.onContext());
+        });
+    }
+
+    /** The adapter once loaded (null for the base model), under a lease held only while waiting. */
+    private static CompletableFuture<LoadedAdapter> loaded(ModelRuntime rt, ValidRequest probe) {
+        if (probe.adapter() == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        AdapterStore.Lease lease = rt.adapters().acquire(probe.adapter(), probe.token());
+        return lease.adapter().whenComplete((a, t) -> lease.release());
+    }
+
+    /** The base model and the adapters held, loading or preloaded, in OpenAI's list shape. */
+    @Route(path = "/v1/models", methods = Route.HttpMethod.GET)
+    void models(RoutingContext rc) {
+        HttpExchange ex = new HttpExchange(rc);
+        try {
+            ModelRuntime rt = host.runtime();
+            List<OpenaiWire.Model> data = new ArrayList<>();
+            data.add(new OpenaiWire.Model(rt.modelId(), "model", started, "loraxj", null));
+            Set<String> ids = new LinkedHashSet<>();
+            rt.adapters().list().forEach(a -> ids.add(a.ref().id()));
+            ids.remove(rt.modelId());
+            ids.forEach(id -> data.add(new OpenaiWire.Model(id, "model", started, "loraxj", rt.modelId())));
+            ex.json(200, new OpenaiWire.ModelList("list", data));
+        } catch (RuntimeException e) {
+            OpenaiErrors.of(e, OpenaiErrors.Names.CHAT).send(ex);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.loraxj.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The OpenAI routes under load on the slow model: disconnects cancel every choice; n beyond capacity is a 429. */
+@QuarkusTest
+@TestProfile(SlowModelProfile.class)
+class OpenaiLoadTest {
+
+    static final String LONG_STREAM = "{\"prompt\":\"Once\",\"n\":2,\"max_tokens\":400,\"ignore_eos_token\":true,\"stream\":true}";
+
+    @TestHTTPResource("/")
+    URI base;
+    TestClient client;
+
+    @BeforeEach
+    void ready() throws Exception {
+        client = new TestClient(base);
+        client.awaitReady();
+        awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+    }
+
+    @Test
+    void aClientThatDisconnectsCancelsEveryChoice() throws Exception {
+        double total = client.metric("loraxj_kv_cache_blocks");
+        double cancelledBefore = client.metric("loraxj_sequences_cancelled_total");
+        double generatedBefore = client.metric("loraxj_generated_tokens_total");
+        try (TestClient.StreamReader s = client.stream("/v1/completions", LONG_STREAM)) {
+            assertEquals(200, s.status());
+            assertNotNull(s.next());
+            assertNotNull(s.next());
+        }
+        awaitMetric("loraxj_sequences_cancelled_total", cancelledBefore + 2);
+        awaitMetric("loraxj_kv_cache_free_blocks", total);
+        assertTrue(client.metric("loraxj_generated_tokens_total") - generatedBefore < 800, "both stopped long before 400 tokens each");
+    }
+
+    @Test
+    void moreChoicesThanTheServerTakesIsA429AndNothingLeaks() throws Exception {
+        TestClient.Reply r = client.post("/v1/completions",
+                "{\"prompt\":\"Once\",\"n\":" + (SlowModelProfile.MAX_CONCURRENT + 1) + ",\"max_tokens\":50}");
+        assertEquals(429, r.status(), r.body());
+        JsonNode e = r.json().path("error");
+        assertEquals("rate_limit_error", e.path("type").asText());
+        awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+        TestClient.Reply ok = client.post("/v1/completions", "{\"prompt\":\"Once\",\"n\":" + SlowModelProfile.MAX_CONCURRENT + ",\"max_tokens\":2}");
+        assertEquals(200, ok.status(), ok.body());
+        assertEquals(SlowModelProfile.MAX_CONCURRENT, ok.json().path("choices").size());
+    }
+
+    private void awaitMetric(String name, double value) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (client.metric(name) != value) {
+            assertTrue(System.nanoTime() < deadline, name + " stayed at " + client.metric(name) + ", expected " + value);
+            Thread.sleep(20);
+        }
+    }
+}
