@@ -59,10 +59,24 @@ public class HubAdapterSource implements AdapterSource {
 
     @Override
     public void authorize(AdapterRef ref, ApiToken token) {
-        ApiToken t = effective(token);
+        info(ref, effective(token));
+    }
+
+    /**
+     * Model info with the caller's token. A token the Hub rejects on a repo that anyone may read is no
+     * reason to refuse: OpenAI SDKs always send their (often dummy) API key as a Bearer token.
+     */
+    private HubClient.ModelInfo info(AdapterRef ref, ApiToken t) {
         try {
-            hub.info(ref.id(), ref.revision(), t);
+            return hub.info(ref.id(), ref.revision(), t);
         } catch (HubClient.HubStatusException e) {
+            if (t != null && (e.status() == 401 || e.status() == 403)) {
+                try {
+                    return hub.info(ref.id(), ref.revision(), null);
+                } catch (HubClient.HubStatusException publicToo) {
+                    // private indeed: refuse with the caller's token in mind
+                }
+            }
             throw refusal(ref, t, e);
         }
     }
@@ -75,10 +89,13 @@ public class HubAdapterSource implements AdapterSource {
                     .orElseThrow(() -> new AdapterException("adapter " + ref.id() + " is not in the Hub cache (offline mode)"));
         }
         ApiToken t = effective(token);
+        HubClient.ModelInfo info = info(ref, t);
         try {
-            HubClient.ModelInfo info = hub.info(ref.id(), ref.revision(), t);
             return hub.snapshot(info, ref.revision(), t, select(ref.id(), info.files()));
         } catch (HubClient.HubStatusException e) {
+            if (t != null && (e.status() == 401 || e.status() == 403)) {
+                return hub.snapshot(info, ref.revision(), null, select(ref.id(), info.files()));
+            }
             throw refusal(ref, t, e);
         }
     }
@@ -123,7 +140,7 @@ public class HubAdapterSource implements AdapterSource {
             case 401, 403 -> token == null
                     ? new AdapterAccessException("adapter " + ref.id() + " is private: send a token with access (api_token or Authorization: Bearer)", true)
                     : new AdapterAccessException("the token does not give access to adapter " + ref.id(), false);
-            case 404 -> new AdapterException("adapter " + ref.id() + " does not exist on the Hub" + (token == null ? " (or is private)" : ""));
+            case 404 -> new AdapterNotFoundException("adapter " + ref.id() + " does not exist on the Hub" + (token == null ? " (or is private)" : ""));
             default -> new AdapterException("the Hub failed for adapter " + ref.id() + ": " + e.getMessage());
         };
     }

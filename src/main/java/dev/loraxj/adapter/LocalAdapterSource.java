@@ -77,7 +77,7 @@ public final class LocalAdapterSource implements AdapterSource {
                 real = p.toAbsolutePath().normalize().toRealPath();
             }
         } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw new AdapterException("local adapter " + id + " does not exist");
+            throw new AdapterNotFoundException("local adapter " + id + " does not exist");
         }
         for (Path root : realRoots()) {
             if (real.startsWith(root)) {

@@ -107,7 +107,7 @@ public class S3AdapterSource implements AdapterSource {
             throw e;
         }
         if (remote.isEmpty()) {
-            throw new AdapterException("s3 adapter " + at + " has no files (nothing directly under " + at + "/)");
+            throw new AdapterNotFoundException("s3 adapter " + at + " has no files (nothing directly under " + at + "/)");
         }
         int downloaded = 0;
         try {
@@ -177,7 +177,7 @@ public class S3AdapterSource implements AdapterSource {
         try {
             return request.get();
         } catch (S3Exception e) {
-            throw new AdapterException(describe(at, e), e);
+            throw e.statusCode() == 404 ? new AdapterNotFoundException(describe(at, e)) : new AdapterException(describe(at, e), e);
         } catch (SdkClientException e) {
             throw new AdapterException("cannot reach S3 for bucket " + at.bucket() + ": " + reason(e), e);
         } catch (RuntimeException e) {

@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import dev.loraxj.adapter.AdapterAccessException;
 import dev.loraxj.adapter.AdapterException;
+import dev.loraxj.adapter.AdapterNotFoundException;
 import dev.loraxj.engine.EngineException;
 import dev.loraxj.model.ChatTemplateException;
 import dev.loraxj.model.ModelException;
@@ -22,14 +23,6 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
 
     private static final Logger LOG = Logger.getLogger(OpenaiErrors.class);
     private static final Pattern FIELD = Pattern.compile("`([a-z_]+)`");
-    /**
-     * How the sources say the adapter itself is not there ("local adapter x does not exist", "adapter x
-     * does not exist on the Hub", "s3 adapter x not found", "S3 bucket b does not exist"); other
-     * adapter failures (corrupt, for another base model, a module missing from the base) are 400.
-     */
-    private static final Pattern NOT_FOUND = Pattern.compile(
-            "^(?:(?:local |s3 )?adapter \\S+ (?:does not exist|not found)|S3 bucket \\S+ does not exist)(?:$|[ (])");
-
     /** The engine's parameter names, as an OpenAI client knows them. */
     enum Names {
         CHAT(Map.of("inputs", "messages", "max_new_tokens", "max_tokens", "return_k_alternatives", "top_logprobs",
@@ -64,9 +57,8 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
             case AdapterAccessException d -> d.missingToken()
                     ? error(401, d.getMessage(), "authentication_error", "model", "invalid_api_key")
                     : error(403, d.getMessage(), "permission_error", "model", "model_access_denied");
-            case AdapterException a -> NOT_FOUND.matcher(String.valueOf(a.getMessage())).lookingAt()
-                    ? error(404, a.getMessage(), "invalid_request_error", "model", "model_not_found")
-                    : error(400, a.getMessage(), "invalid_request_error", "model", "model_not_available");
+            case AdapterNotFoundException a -> error(404, a.getMessage(), "invalid_request_error", "model", "model_not_found");
+            case AdapterException a -> error(400, a.getMessage(), "invalid_request_error", "model", "model_not_available");
             case OverloadedException o -> error(429, o.getMessage(), "rate_limit_error", null, "rate_limit_exceeded");
             case NotReadyException n -> error(503, n.getMessage(), "server_error", null, "service_unavailable");
             case EngineException g -> error(500, g.getMessage(), "server_error", null, null);

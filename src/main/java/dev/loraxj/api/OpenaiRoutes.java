@@ -130,8 +130,11 @@ public class OpenaiRoutes {
         if (probe.adapter() == null) {
             return CompletableFuture.completedFuture(null);
         }
-        AdapterStore.Lease lease = rt.adapters().acquire(probe.adapter(), probe.token());
-        return lease.adapter().whenComplete((a, t) -> lease.release());
+        // the caller's access is checked first: a refused caller learns nothing of the adapter, its template included
+        return rt.access().check(probe.adapter(), probe.token()).thenCompose(v -> {
+            AdapterStore.Lease lease = rt.adapters().acquire(probe.adapter(), probe.token());
+            return lease.adapter().whenComplete((a, t) -> lease.release());
+        });
     }
 
     /** The base model and the adapters held, loading or preloaded, in OpenAI's list shape. */

@@ -27,6 +27,12 @@ public class EngineHealthChecks {
                 .withData("model", host.configuredModelId()).withData("draining", draining.draining()).build();
     }
 
+    /** Started once the model is loaded (the startup probe allows for a long load). */
+    @org.eclipse.microprofile.health.Startup
+    HealthCheck started() {
+        return () -> HealthCheckResponse.named("model-loaded").status(host.ready()).build();
+    }
+
     @Liveness
     HealthCheck live() {
         return () -> HealthCheckResponse.named("engine").status(host.alive()).build();

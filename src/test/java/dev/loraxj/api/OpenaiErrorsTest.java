@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import dev.loraxj.adapter.AdapterAccessException;
 import dev.loraxj.adapter.AdapterException;
+import dev.loraxj.adapter.AdapterNotFoundException;
 import dev.loraxj.engine.EngineException;
 import dev.loraxj.model.ChatTemplateException;
 import dev.loraxj.service.NotReadyException;
@@ -34,10 +35,10 @@ class OpenaiErrorsTest {
 
     @Test
     void aMissingAdapterIs404AndAnUnusableOneIs400() {
-        assertEquals(404, OpenaiErrors.of(new AdapterException("local adapter x does not exist"), OpenaiErrors.Names.CHAT).status());
-        assertEquals(404, OpenaiErrors.of(new CompletionException(new AdapterException("adapter org/x does not exist on the Hub (or is private)")),
+        assertEquals(404, OpenaiErrors.of(new AdapterNotFoundException("local adapter x does not exist"), OpenaiErrors.Names.CHAT).status());
+        assertEquals(404, OpenaiErrors.of(new CompletionException(new AdapterNotFoundException("adapter org/x does not exist on the Hub")),
                 OpenaiErrors.Names.CHAT).status());
-        assertEquals("model_not_found", detail(OpenaiErrors.of(new AdapterException("s3 adapter s3://b/x not found (no files)"),
+        assertEquals("model_not_found", detail(OpenaiErrors.of(new AdapterNotFoundException("s3 adapter s3://b/x has no files"),
                 OpenaiErrors.Names.CHAT)).code());
         OpenaiErrors wrongBase = OpenaiErrors.of(new AdapterException("target module q_proj does not exist in the base model (gpt2)"),
                 OpenaiErrors.Names.CHAT);

@@ -184,15 +184,20 @@ public final class FakeHub implements AutoCloseable {
         return send(ex, 404, "{\"error\":\"not found\"}");
     }
 
-    private static int authorize(HttpExchange ex, Repo r) {
+    /** As the Hub: a private repo needs a token with access; a malformed (unknown) token is refused even on a public one. */
+    private int authorize(HttpExchange ex, Repo r) {
+        String h = ex.getRequestHeaders().getFirst("Authorization");
+        String token = h != null && h.startsWith("Bearer ") ? h.substring(7) : null;
+        if (token != null && token.startsWith("sk-")) {
+            return 401; // not a Hub token at all
+        }
         if (!r.isPrivate) {
             return 200;
         }
-        String h = ex.getRequestHeaders().getFirst("Authorization");
-        if (h == null || !h.startsWith("Bearer ")) {
+        if (token == null) {
             return 401;
         }
-        return r.tokens.contains(h.substring(7)) ? 200 : 401;
+        return r.tokens.contains(token) ? 200 : 401;
     }
 
     private static int send(HttpExchange ex, int status, String body) throws IOException {

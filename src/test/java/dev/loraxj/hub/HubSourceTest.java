@@ -129,6 +129,15 @@ class HubSourceTest {
     }
 
     @Test
+    void aRejectedTokenStillReadsAPublicRepo() {
+        // OpenAI SDKs always send their API key as a Bearer token, often a dummy one
+        HubAdapterSource s = source(false, null, false);
+        AdapterRef max = AdapterRef.of("org/max", "hub");
+        s.authorize(max, ApiToken.of("sk-dummy"));
+        assertTrue(Files.exists(s.fetch(max, ApiToken.of("sk-dummy")).resolve("adapter_model.safetensors")));
+    }
+
+    @Test
     void theGlobalTokenIsLentOnlyWhenConfigured() {
         AdapterRef secret = AdapterRef.of("org/secret", "hub");
         assertThrows(AdapterAccessException.class, () -> source(false, "good-token-123", false).authorize(secret, null));
