@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import dev.loraxj.adapter.AdapterAccessException;
 import dev.loraxj.adapter.AdapterException;
+import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.engine.EngineException;
 import dev.loraxj.model.ModelException;
 import dev.loraxj.service.NotReadyException;
@@ -21,6 +22,7 @@ public record ApiError(int status, ErrorResponse body) {
             case OverloadedException o -> new ApiError(429, new ErrorResponse(o.getMessage(), "overloaded"));
             case NotReadyException n -> new ApiError(503, new ErrorResponse(n.getMessage(), "unhealthy"));
             case EngineException g -> new ApiError(424, new ErrorResponse(g.getMessage(), "generation"));
+            case AdapterRequestException r -> new ApiError(422, new ErrorResponse(r.getMessage(), "validation"));
             case AdapterAccessException d -> d.missingToken()
                     ? new ApiError(401, new ErrorResponse(d.getMessage(), "unauthorized"))
                     : new ApiError(403, new ErrorResponse(d.getMessage(), "forbidden"));

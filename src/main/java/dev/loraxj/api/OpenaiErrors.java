@@ -3,6 +3,7 @@ package dev.loraxj.api;
 import dev.loraxj.adapter.AdapterAccessException;
 import dev.loraxj.adapter.AdapterException;
 import dev.loraxj.adapter.AdapterNotFoundException;
+import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.engine.EngineException;
 import dev.loraxj.model.ChatTemplateException;
 import dev.loraxj.model.ModelException;
@@ -57,6 +58,7 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
             case AdapterAccessException d -> d.missingToken()
                     ? error(401, d.getMessage(), "authentication_error", "model", "invalid_api_key")
                     : error(403, d.getMessage(), "permission_error", "model", "model_access_denied");
+            case AdapterRequestException r -> invalid(r.getMessage(), "model");
             case AdapterNotFoundException a -> error(404, a.getMessage(), "invalid_request_error", "model", "model_not_found");
             case AdapterException a -> error(400, a.getMessage(), "invalid_request_error", "model", "model_not_available");
             case OverloadedException o -> error(429, o.getMessage(), "rate_limit_error", null, "rate_limit_exceeded");

@@ -61,7 +61,7 @@ final class OpenaiRun {
         GenerationRequest again = new GenerationRequest(r.promptIds(), r.sampling().withSeed(seed), r.stopping(), r.details(),
                 r.prefillDetails(), r.alternatives(), r.seedReported() == null ? null : seed);
         return new ValidRequest(v.inputs(), again, v.bestOf(), v.returnFullText(), v.details(), v.decoderInputDetails(),
-                v.adapter(), v.token());
+                v.adapter(), v.token(), v.mergedFrom());
     }
 
     void start() {

@@ -9,7 +9,7 @@ import java.util.List;
 public record GenerateParameters(
         String adapterId,
         String adapterSource,
-        Object mergedAdapters,
+        MergedAdapters mergedAdapters,
         String apiToken,
         Integer bestOf,
         Float temperature,

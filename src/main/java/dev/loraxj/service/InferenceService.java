@@ -1,6 +1,7 @@
 package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.backend.MedusaHeads;
@@ -63,7 +64,7 @@ public class InferenceService {
      */
     public Multi<TokenEvent> stream(ValidRequest request) {
         Permit permit = acquire();
-        return events(request.sequence(), request.adapter(), request.token()).onTermination().invoke(permit::release);
+        return events(request.sequence(), request).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
@@ -71,7 +72,7 @@ public class InferenceService {
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request.adapter(), request.token()));
+            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -109,7 +110,9 @@ public class InferenceService {
      * caller's access is checked, then a lease on the adapter is taken (loading it if needed). The
      * sequence joins a batch only when both are done, and fails (freeing its place) if either fails.
      */
-    private Multi<TokenEvent> events(GenerationRequest request, AdapterRef adapter, ApiToken token) {
+    private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid) {
+        AdapterRef adapter = valid.adapter();
+        ApiToken token = valid.token();
         return Multi.createFrom().emitter(emitter -> {
             ModelRuntime rt = host.runtime();
             if (adapter == null) {
@@ -118,7 +121,7 @@ public class InferenceService {
                 return;
             }
             LeaseHolder holder = new LeaseHolder(rt.adapters(), adapter, token);
-            CompletableFuture<SequenceAdapter> gate = rt.access().check(adapter, token)
+            CompletableFuture<SequenceAdapter> gate = checkAll(rt, valid)
                     .thenCompose(v -> holder.acquire())
                     .thenApply(a -> runWith(rt, adapter, a));
             Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
@@ -127,6 +130,15 @@ public class InferenceService {
                 holder.release();
             });
         }, BackPressureStrategy.BUFFER);
+    }
+
+    /** The caller's access to the adapter, or to every adapter of a merge. */
+    private static CompletableFuture<Void> checkAll(ModelRuntime rt, ValidRequest valid) {
+        if (valid.mergedFrom().isEmpty()) {
+            return rt.access().check(valid.adapter(), valid.token());
+        }
+        return CompletableFuture.allOf(valid.mergedFrom().stream().map(r -> rt.access().check(r, valid.token()))
+                .toArray(CompletableFuture[]::new));
     }
 
     /**
@@ -138,11 +150,11 @@ public class InferenceService {
         if (heads != null) {
             Speculation spec = rt.speculation();
             if (spec == null) {
-                throw new ValidationException("adapter " + ref.id() + " carries Medusa heads, but this server was started without"
+                throw new AdapterRequestException("adapter " + ref.id() + " carries Medusa heads, but this server was started without"
                         + " a default Medusa adapter (loraxj.speculative.medusa-adapter), so per-request heads cannot be used");
             }
             if (heads.numHeads() < spec.tokens()) {
-                throw new ValidationException("adapter " + ref.id() + " has " + heads.numHeads() + " Medusa heads, fewer than the "
+                throw new AdapterRequestException("adapter " + ref.id() + " has " + heads.numHeads() + " Medusa heads, fewer than the "
                         + spec.tokens() + " tokens this server speculates (loraxj.speculative.tokens)");
             }
         }

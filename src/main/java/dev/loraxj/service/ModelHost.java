@@ -2,6 +2,8 @@ package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterAccess;
 import dev.loraxj.adapter.AdapterCatalog;
+import dev.loraxj.adapter.AdapterMerger;
+import dev.loraxj.adapter.MergeSpec;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.AdapterSource;
@@ -118,7 +120,9 @@ public class ModelHost {
                 registry).start();
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
-        AdapterStore store = new AdapterStore((ref, token) -> ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig),
+        AdapterStore store = new AdapterStore((ref, token) -> ref.source().equals(MergeSpec.SOURCE)
+                ? AdapterMerger.plan(MergeSpec.parse(ref), part -> catalog.source(part.source()).fetch(part, token), modelConfig)
+                : ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig),
                 config.adapters().memoryBudget(), loaders, registry);
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());

@@ -3,6 +3,7 @@ package dev.loraxj.service;
 import dev.loraxj.adapter.AdapterCatalog;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.ApiToken;
+import dev.loraxj.adapter.MergeSpec;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.SamplingParams;
 import dev.loraxj.engine.StoppingParams;
@@ -39,15 +40,12 @@ public final class RequestValidator {
 
     /** The adapter a request names (adapter_id, adapter_source), the server default, or null for the base model. */
     AdapterRef adapter(GenerateParameters p) {
+        String source = source(p);
         if (p.mergedAdapters() != null) {
             if (p.adapterId() != null && !p.adapterId().isEmpty()) {
                 throw new ValidationException("`adapter_id` and `merged_adapters`: at most one of them may be given");
             }
-            throw new ValidationException("`merged_adapters`: merging adapters per request is not supported yet");
-        }
-        String source = p.adapterSource() == null || p.adapterSource().isEmpty() ? catalog.defaultSource() : p.adapterSource();
-        if (!catalog.has(source)) {
-            throw new ValidationException("`adapter_source` must be one of " + String.join(", ", catalog.names()) + ". Given: " + source);
+            return merge(p.mergedAdapters(), source, p.seed()).ref();
         }
         String id = p.adapterId();
         if (id == null || id.isEmpty()) {
@@ -176,8 +174,56 @@ public final class RequestValidator {
         GenerationRequest seq = new GenerationRequest(ids, sampling1,
                 new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
                 details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null);
+        java.util.List<AdapterRef> mergedFrom = adapter != null && adapter.source().equals(MergeSpec.SOURCE)
+                ? MergeSpec.parse(adapter).adapters() : java.util.List.of();
         return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
-                ApiToken.from(p.apiToken(), authorization));
+                ApiToken.from(p.apiToken(), authorization), mergedFrom);
+    }
+
+    private String source(GenerateParameters p) {
+        String source = p.adapterSource() == null || p.adapterSource().isEmpty() ? catalog.defaultSource() : p.adapterSource();
+        if (!catalog.has(source)) {
+            throw new ValidationException("`adapter_source` must be one of " + String.join(", ", catalog.names()) + ". Given: " + source);
+        }
+        return source;
+    }
+
+    /** LoRAX's merged_adapters, checked: every listed adapter comes from {@code source}; DARE is seeded by the request. */
+    MergeSpec merge(MergedAdapters m, String source, Long seed) {
+        if (m.ids() == null || m.ids().isEmpty()) {
+            throw new ValidationException("`merged_adapters.ids`: at least one adapter ID must be provided");
+        }
+        java.util.List<AdapterRef> refs = new java.util.ArrayList<>();
+        for (String id : m.ids()) {
+            if (id == null || id.isEmpty() || id.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw new ValidationException("`merged_adapters.ids` must be non-empty adapter ids without control characters");
+            }
+            refs.add(AdapterRef.of(id, source));
+        }
+        if (m.weights() != null && !m.weights().isEmpty() && m.weights().size() != refs.size()) {
+            throw new ValidationException("`merged_adapters.weights`: number of adapter IDs (" + refs.size()
+                    + ") must match number of adapter weights (" + m.weights().size() + ")");
+        }
+        if (m.weights() != null && m.weights().stream().anyMatch(w -> w == null || !Float.isFinite(w))) {
+            throw new ValidationException("`merged_adapters.weights` must be finite numbers");
+        }
+        MergeSpec.Strategy strategy = m.mergeStrategy() == null ? MergeSpec.Strategy.LINEAR : MergeSpec.Strategy.parse(m.mergeStrategy());
+        if (strategy == null) {
+            throw new ValidationException("`merged_adapters.merge_strategy` must be one of linear, ties, dare_linear, dare_ties. Given: "
+                    + m.mergeStrategy());
+        }
+        MergeSpec.SignMethod sign = m.majoritySignMethod() == null ? MergeSpec.SignMethod.TOTAL : MergeSpec.SignMethod.parse(m.majoritySignMethod());
+        if (sign == null) {
+            throw new ValidationException("`merged_adapters.majority_sign_method` must be total or frequency. Given: " + m.majoritySignMethod());
+        }
+        float density = m.density() == null ? 1f : m.density();
+        if (strategy != MergeSpec.Strategy.LINEAR && !(density > 0 && density <= 1)) {
+            throw new ValidationException("`merged_adapters.density` must be in (0, 1]. Given: " + m.density());
+        }
+        if (strategy == MergeSpec.Strategy.LINEAR && m.density() != null && !(density > 0 && density <= 1)) {
+            throw new ValidationException("`merged_adapters.density` must be in (0, 1]. Given: " + m.density());
+        }
+        return new MergeSpec(refs, m.weights(), strategy, density, sign, seed == null ? MergeSpec.DEFAULT_SEED : seed);
     }
 
     /** OpenAI's logit_bias: token id (as a string key) to a bias in [-100, 100]. */

@@ -11,6 +11,7 @@ import dev.loraxj.engine.GenerationRequest;
  * @param sequence     the engine request; best_of runs it {@code bestOf} times with fresh seeds
  * @param adapter      the adapter to apply, or null for the base model
  * @param token        the caller's token for private adapters, or null (prints redacted)
+ * @param mergedFrom   for a merge, the adapters merged (each is access-checked); else empty
  */
 public record ValidRequest(
         String inputs,
@@ -20,5 +21,6 @@ public record ValidRequest(
         boolean details,
         boolean decoderInputDetails,
         AdapterRef adapter,
-        ApiToken token) {
+        ApiToken token,
+        java.util.List<AdapterRef> mergedFrom) {
 }

@@ -172,6 +172,18 @@ class HubApiTest {
     }
 
     @Test
+    @Order(6)
+    void aMergeWithAPrivateAdapterNeedsATokenThatPassesForIt() {
+        String merge = "{\"inputs\":\"" + PROMPT + "\",\"parameters\":{\"max_new_tokens\":4,\"merged_adapters\":{\"ids\":"
+                + "[\"test-org/max\",\"test-org/private-sue\"],\"weights\":[0.7,0.3]}}}";
+        assertEquals(401, post(merge, null).status());
+        assertEquals(403, post(merge, FakeHubResource.WRONG).status());
+        TestClient.Reply ok = post(merge, FakeHubResource.GOOD);
+        assertEquals(200, ok.status(), ok.body());
+        assertEquals(401, post(merge, null).status(), "the cached merge is still refused without a token");
+    }
+
+    @Test
     @Order(100)
     void noTokenEverAppearsInTheLogs() throws Exception {
         String logged = Files.readString(FakeHubResource.log);
