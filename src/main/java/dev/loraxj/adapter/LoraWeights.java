@@ -3,10 +3,14 @@ package dev.loraxj.adapter;
 import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.LoraMatrix;
 import dev.loraxj.backend.Module;
+import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.SafeTensors;
 import dev.loraxj.model.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
@@ -20,12 +24,14 @@ import java.util.regex.Pattern;
 
 /**
  * A PEFT LoRA adapter's weights, checked against the base model and laid out for the kernels
- * (A as is, B transposed with the scale folded in), in F32 whatever the file's dtype.
+ * (A as is, B transposed, the scale kept apart): BF16 files stay BF16, F16 and F32 files become F32.
  */
 public final class LoraWeights implements LoraAdapter, LoadedAdapter {
 
-    private static final Pattern NAME = Pattern.compile(
+    static final Pattern NAME = Pattern.compile(
             "(?:base_model\\.model\\.)?(?:model\\.)?layers\\.(\\d+)\\.(self_attn|mlp)\\.(\\w+)\\.lora_([AB])(?:\\.[\\w-]+)?\\.weight");
+
+    private static final ValueLayout.OfShort BF16_BITS = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final LoraMatrix[][] matrices; // [layer][module]
     private final long bytes;
@@ -102,6 +108,11 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
         throw new AdapterException("adapter has neither adapter_model.safetensors nor adapter_model.bin");
     }
 
+    /** Builds an adapter from tensors named as PEFT names them (a merge's result), checked like a file's. */
+    public static LoraWeights fromTensors(Map<String, Tensor> tensors, LoraConfig config, ModelConfig base) {
+        return Layout.check(tensors, config, base).build(tensors, config);
+    }
+
     /** Which tensor holds which module's A and B, after every check against the base model. */
     private record Layout(Map<String, String[]> names, int layers, long bytes, String modules, int maxRank) {
 
@@ -162,7 +173,7 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                     throw new AdapterException("adapter shape mismatch at " + fullName + ".lora_B: " + b.shapeString()
                             + ", the base model needs [" + out + ", " + rank + "] (an adapter for another base model?)");
                 }
-                bytes += 4L * rank * (in + out);
+                bytes += LoraMatrix.bytes(storage(a, b), rank, in, out);
                 maxRank = Math.max(maxRank, rank);
             }
             for (int layer = 0; layer < base.numLayers(); layer++) {
@@ -183,21 +194,47 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                 int layer = Integer.parseInt(e.getKey().substring(0, dot));
                 Module module = Module.valueOf(e.getKey().substring(dot + 1));
                 String fullName = "model.layers." + layer + "." + module.path();
-                float[] a = tensors.get(e.getValue()[0]).toFloats();
-                Tensor bt = tensors.get(e.getValue()[1]);
-                int out = bt.dim(0);
-                int rank = bt.dim(1);
-                float[] b = bt.toFloats();
+                Tensor a = tensors.get(e.getValue()[0]);
+                Tensor b = tensors.get(e.getValue()[1]);
                 float scale = (float) config.scale(fullName);
-                float[] scaledBt = new float[rank * out];
-                for (int o = 0; o < out; o++) {
-                    for (int j = 0; j < rank; j++) {
-                        scaledBt[j * out + o] = scale * b[o * rank + j];
-                    }
-                }
-                m[layer][module.ordinal()] = new LoraMatrix(rank, a.length / rank, out, a, scaledBt);
+                m[layer][module.ordinal()] = switch (storage(a, b)) {
+                    case BF16 -> LoraMatrix.Bf16.pack(a.dim(0), a.dim(1), b.dim(0), scale, bits(a), transpose(bits(b), b.dim(0), b.dim(1)));
+                    case F32, F16 -> new LoraMatrix.F32(a.dim(0), a.dim(1), b.dim(0), scale, a.toFloats(), transpose(b.toFloats(), b.dim(0), b.dim(1)));
+                };
             }
             return new LoraWeights(m, bytes, "lora r=" + maxRank + " " + modules);
+        }
+
+        /** BF16 only when both halves are BF16, so that no weight is ever rounded. */
+        private static DType storage(Tensor a, Tensor b) {
+            return a.dtype() == DType.BF16 && b.dtype() == DType.BF16 ? DType.BF16 : DType.F32;
+        }
+
+        private static short[] bits(Tensor t) {
+            short[] out = new short[Math.toIntExact(t.numel())];
+            MemorySegment.copy(t.data(), BF16_BITS, 0, out, 0, out.length);
+            return out;
+        }
+
+        /** {@code [rows, cols]} to {@code [cols, rows]}, row-major. */
+        private static float[] transpose(float[] m, int rows, int cols) {
+            float[] t = new float[m.length];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
+            return t;
+        }
+
+        private static short[] transpose(short[] m, int rows, int cols) {
+            short[] t = new short[m.length];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    t[c * rows + r] = m[r * cols + c];
+                }
+            }
+            return t;
         }
 
         private static Module module(String path) {

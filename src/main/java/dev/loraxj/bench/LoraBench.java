@@ -20,10 +20,14 @@ import java.util.Locale;
 /**
  * Multi-LoRA throughput: {@code n} sequences decoding together, each with its own adapter, against
  * {@code n} sequences on the base model, in alternating slices of one run; and the load time of an
- * adapter from local disk (fetch, parse, check, convert, lay out).
+ * adapter from local disk (fetch, parse, check, convert, lay out). With several adapter dtypes, each
+ * gets its own set of adapters (the same random weights, rounded) and its own column in the same run.
+ * The adapters' extra time per step is set against the read bandwidth measured in each round, since
+ * streaming their weights is what it costs.
  * <pre>
  * java --add-modules jdk.incubator.vector -jar target/quarkus-app/quarkus-run.jar bench lora \
- *     [--shape 110m|tiny] [--dtype f32|bf16] [--rank 16] [--adapters 32] [--steps 16] [--rounds 3] [--threads N] [--dir DIR]
+ *     [--shape 110m|tiny] [--dtype f32|bf16] [--adapter-dtype f32|bf16|f32,bf16] [--rank 16] [--adapters 32]
+ *     [--steps 16] [--rounds 3] [--threads N] [--dir DIR] [--bw-mb 256]
  * </pre>
  */
 public final class LoraBench {
@@ -31,43 +35,60 @@ public final class LoraBench {
     private static final int PROMPT = 8;
     private static final int BLOCK = 16;
     private static final int SLICES = 4;
+    private static final String USAGE = "usage: bench lora [--shape 110m|tiny] [--dtype f32|bf16] [--adapter-dtype f32|bf16|f32,bf16]"
+            + " [--rank 16] [--adapters 32] [--steps 16] [--rounds 3] [--threads N] [--dir DIR] [--bw-mb 256]";
 
-    public record Options(String shape, DType dtype, int rank, int adapters, int steps, int rounds, int threads, Path dir) {
+    public record Options(String shape, DType dtype, List<DType> adapterDtypes, int rank, int adapters, int steps, int rounds,
+                          int threads, Path dir, long bandwidthBytes) {
 
         static Options parse(String... args) {
             String shape = "110m";
             DType dtype = DType.F32;
+            List<DType> adapterDtypes = List.of(DType.F32);
             int rank = 16, adapters = 32, steps = 16, rounds = 3;
             int threads = Runtime.getRuntime().availableProcessors();
             Path dir = Path.of(System.getProperty("java.io.tmpdir"), "loraxj-bench");
+            long bw = 256L << 20;
             for (int i = 0; i + 1 < args.length; i += 2) {
                 String v = args[i + 1];
                 switch (args[i]) {
                     case "--shape" -> shape = v;
                     case "--dtype" -> dtype = DType.parse(v);
+                    case "--adapter-dtype" -> {
+                        List<DType> list = new ArrayList<>();
+                        for (String d : v.split(",")) {
+                            list.add(DType.parse(d.trim()));
+                        }
+                        adapterDtypes = List.copyOf(list);
+                    }
                     case "--rank" -> rank = Integer.parseInt(v);
                     case "--adapters" -> adapters = Integer.parseInt(v);
                     case "--steps" -> steps = Integer.parseInt(v);
                     case "--rounds" -> rounds = Integer.parseInt(v);
                     case "--threads" -> threads = Integer.parseInt(v);
                     case "--dir" -> dir = Path.of(v);
-                    default -> throw new IllegalArgumentException("unknown option " + args[i]
-                            + "\nusage: bench lora [--shape 110m|tiny] [--dtype f32|bf16] [--rank 16] [--adapters 32]"
-                            + " [--steps 16] [--rounds 3] [--threads N] [--dir DIR]");
+                    case "--bw-mb" -> bw = (long) Integer.parseInt(v) << 20;
+                    default -> throw new IllegalArgumentException("unknown option " + args[i] + "\n" + USAGE);
                 }
             }
             if (args.length % 2 != 0) {
                 throw new IllegalArgumentException("missing value after " + args[args.length - 1]);
             }
-            return new Options(shape, dtype, rank, adapters, steps, rounds, threads, dir);
+            return new Options(shape, dtype, adapterDtypes, rank, adapters, steps, rounds, threads, dir, bw);
         }
     }
 
-    /** The figures: base and multi-adapter decode throughput (medians) and adapter load times. */
-    public record Report(double baseTokensPerSecond, double loraTokensPerSecond, double medianLoadMillis, long adapterBytes) {
-        public double ratio() {
-            return loraTokensPerSecond / baseTokensPerSecond;
-        }
+    /**
+     * The figures of one adapter dtype (medians over rounds): multi-adapter decode throughput, its ratio
+     * to the base, the time a step spends on top of the base step, the adapter bytes that time streams
+     * per second, and the adapters' load time and size in memory.
+     */
+    public record AdapterRun(DType dtype, double tokensPerSecond, double ratio, double extraMillisPerStep, double streamedGBs,
+                             double medianLoadMillis, long adapterBytes) {
+    }
+
+    /** The base model's decode throughput and the read bandwidth (medians), one {@link AdapterRun} per adapter dtype in option order. */
+    public record Report(double baseTokensPerSecond, double readGBs, List<AdapterRun> runs) {
     }
 
     public static void main(String[] args) {
@@ -86,63 +107,108 @@ public final class LoraBench {
         Path modelDir = o.dir().resolve(o.shape() + "-" + o.dtype().name().toLowerCase(Locale.ROOT));
         Bench.ensureModel(modelDir, o.shape(), o.dtype(), out);
         ModelConfig cfg = ModelConfig.load(modelDir);
-        Path adapterDir = o.dir().resolve(o.shape() + "-lora-r" + o.rank());
-        out.printf(Locale.ROOT, "loraxj lora bench: shape %s %s, %d adapters of rank %d on all seven linears, %d threads%n",
-                o.shape(), o.dtype(), o.adapters(), o.rank(), o.threads());
-        for (int i = 0; i < o.adapters(); i++) {
-            Path d = adapterDir.resolve("a" + i);
-            if (!Files.exists(d.resolve("adapter_model.safetensors"))) {
-                RandomLora.write(d, cfg, o.rank(), 2.0 * o.rank(), false, RandomLora.ALL_MODULES, DType.F32, 7000 + i, 0.02);
+        List<DType> dtypes = o.adapterDtypes();
+        int kinds = dtypes.size();
+        out.printf(Locale.ROOT, "loraxj lora bench: shape %s %s, %d adapters of rank %d on all seven linears, adapters in %s, %d threads%n",
+                o.shape(), o.dtype(), o.adapters(), o.rank(), dtypes, o.threads());
+        LoraAdapter[][] adapters = new LoraAdapter[kinds][];
+        double[] loadMedian = new double[kinds];
+        long[] bytes = new long[kinds];
+        for (int k = 0; k < kinds; k++) {
+            DType d = dtypes.get(k);
+            Path adapterDir = o.dir().resolve(o.shape() + "-lora-r" + o.rank() + "-" + d.name().toLowerCase(Locale.ROOT));
+            for (int i = 0; i < o.adapters(); i++) {
+                Path dir = adapterDir.resolve("a" + i);
+                if (!Files.exists(dir.resolve("adapter_model.safetensors"))) {
+                    RandomLora.write(dir, cfg, o.rank(), 2.0 * o.rank(), false, RandomLora.ALL_MODULES, d, 7000 + i, 0.02);
+                }
             }
+            // Load each adapter once, as a request for a new adapter does (files in the page cache).
+            adapters[k] = new LoraAdapter[o.adapters()];
+            double[] loadMillis = new double[o.adapters()];
+            for (int i = 0; i < o.adapters(); i++) {
+                long t0 = System.nanoTime();
+                LoraWeights w = (LoraWeights) LoraWeights.plan(adapterDir.resolve("a" + i), cfg).materialize();
+                loadMillis[i] = (System.nanoTime() - t0) / 1e6;
+                adapters[k][i] = w;
+                bytes[k] = w.bytes();
+            }
+            double[] sorted = loadMillis.clone();
+            Arrays.sort(sorted);
+            loadMedian[k] = sorted[sorted.length / 2];
+            out.printf(Locale.ROOT, "adapter load, %s files (local disk, page cache warm): first %.1f ms, median %.1f ms, max %.1f ms; %.1f MB each in memory%n",
+                    d, loadMillis[0], loadMedian[k], sorted[sorted.length - 1], bytes[k] / 1e6);
         }
-        // Load each adapter once, as a request for a new adapter does (files in the page cache).
-        LoraAdapter[] adapters = new LoraAdapter[o.adapters()];
-        double[] loadMillis = new double[o.adapters()];
-        long bytes = 0;
-        for (int i = 0; i < o.adapters(); i++) {
-            long t0 = System.nanoTime();
-            LoraWeights w = (LoraWeights) LoraWeights.plan(adapterDir.resolve("a" + i), cfg).materialize();
-            loadMillis[i] = (System.nanoTime() - t0) / 1e6;
-            adapters[i] = w;
-            bytes = w.bytes();
-        }
-        double[] sortedLoads = loadMillis.clone();
-        Arrays.sort(sortedLoads);
-        out.printf(Locale.ROOT, "adapter load (local disk, page cache warm): first %.1f ms, median %.1f ms, max %.1f ms; %.1f MB each in F32%n",
-                loadMillis[0], sortedLoads[sortedLoads.length / 2], sortedLoads[sortedLoads.length - 1], bytes / 1e6);
         int n = o.adapters();
         int len = PROMPT + o.steps() + 4;
         try (Parallel pool = new Parallel(o.threads()); Checkpoint ckpt = Checkpoint.open(modelDir);
-             CpuBackend backend = CpuBackend.load(ckpt, cfg, pool)) {
+             CpuBackend backend = CpuBackend.load(ckpt, cfg, pool);
+             MemoryBandwidth bandwidth = new MemoryBandwidth(pool, o.bandwidthBytes())) {
             int perRun = DecodeThroughput.blocksNeeded(n, len, BLOCK);
-            backend.allocateKvCache(2 * perRun, BLOCK);
+            backend.allocateKvCache((1 + kinds) * perRun, BLOCK);
             new DecodeThroughput(backend, n, PROMPT, len, BLOCK, 0).steps(4);
-            new DecodeThroughput(backend, n, PROMPT, len, BLOCK, perRun, adapters).steps(4);
-            out.printf(Locale.ROOT, "  %-6s %14s %14s %8s%n", "round", "base tok/s", "lora tok/s", "ratio");
+            for (int k = 0; k < kinds; k++) {
+                new DecodeThroughput(backend, n, PROMPT, len, BLOCK, (1 + k) * perRun, adapters[k]).steps(4);
+            }
+            StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-6s %12s", "round", "base tok/s"));
+            for (DType d : dtypes) {
+                header.append(String.format(Locale.ROOT, " %12s %7s", d.name().toLowerCase(Locale.ROOT) + " tok/s", "ratio"));
+            }
+            out.println(header);
             List<Double> base = new ArrayList<>();
-            List<Double> lora = new ArrayList<>();
+            List<Double> read = new ArrayList<>();
+            List<List<Double>> lora = new ArrayList<>();
+            List<List<Double>> ratios = new ArrayList<>();
+            List<List<Double>> extra = new ArrayList<>();
+            for (int k = 0; k < kinds; k++) {
+                lora.add(new ArrayList<>());
+                ratios.add(new ArrayList<>());
+                extra.add(new ArrayList<>());
+            }
             for (int round = 0; round < o.rounds(); round++) {
-                DecodeThroughput b = new DecodeThroughput(backend, n, PROMPT, len, BLOCK, 0);
-                DecodeThroughput l = new DecodeThroughput(backend, n, PROMPT, len, BLOCK, perRun, adapters);
+                // The adapters' cost is memory traffic: measure the read bandwidth it is bound by in each round.
+                read.add(bandwidth.aggregate(List.of(bandwidth.pass())).readGBs());
+                DecodeThroughput[] runs = new DecodeThroughput[1 + kinds]; // 0: the base model
+                runs[0] = new DecodeThroughput(backend, n, PROMPT, len, BLOCK, 0);
+                for (int k = 0; k < kinds; k++) {
+                    runs[1 + k] = new DecodeThroughput(backend, n, PROMPT, len, BLOCK, (1 + k) * perRun, adapters[k]);
+                }
                 for (int slice = 0; slice < SLICES; slice++) {
                     int steps = o.steps() * (slice + 1) / SLICES - o.steps() * slice / SLICES;
-                    if (slice % 2 == 0) {
-                        b.steps(steps);
-                        l.steps(steps);
-                    } else {
-                        l.steps(steps);
-                        b.steps(steps);
+                    // Rotate who goes first, so drift in the host's speed does not favour one run.
+                    for (int i = 0; i < runs.length; i++) {
+                        runs[(slice + i) % runs.length].steps(steps);
                     }
                 }
-                double bt = b.result().tokensPerSecond();
-                double lt = l.result().tokensPerSecond();
+                double bt = runs[0].result().tokensPerSecond();
                 base.add(bt);
-                lora.add(lt);
-                out.printf(Locale.ROOT, "  %-6d %14.1f %14.1f %8.3f%n", round + 1, bt, lt, lt / bt);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6d %12.1f", round + 1, bt));
+                for (int k = 0; k < kinds; k++) {
+                    double lt = runs[1 + k].result().tokensPerSecond();
+                    lora.get(k).add(lt);
+                    ratios.get(k).add(lt / bt);
+                    extra.get(k).add(1e3 * n / lt - 1e3 * n / bt);
+                    line.append(String.format(Locale.ROOT, " %12.1f %7.3f", lt, lt / bt));
+                }
+                out.println(line);
             }
-            Report r = new Report(median(base), median(lora), sortedLoads[sortedLoads.length / 2], bytes);
-            out.printf(Locale.ROOT, "  %-6s %14.1f %14.1f %8.3f%n", "median", r.baseTokensPerSecond(), r.loraTokensPerSecond(), r.ratio());
-            return r;
+            List<AdapterRun> results = new ArrayList<>();
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %12.1f", "median", median(base)));
+            for (int k = 0; k < kinds; k++) {
+                double ms = median(extra.get(k));
+                AdapterRun r = new AdapterRun(dtypes.get(k), median(lora.get(k)), median(ratios.get(k)), ms,
+                        n * bytes[k] / (ms * 1e6), loadMedian[k], bytes[k]);
+                results.add(r);
+                line.append(String.format(Locale.ROOT, " %12.1f %7.3f", r.tokensPerSecond(), r.ratio()));
+            }
+            out.println(line);
+            double readGBs = median(read);
+            for (AdapterRun r : results) {
+                out.printf(Locale.ROOT, "  %s adapters: +%.1f ms per step, streaming %.0f MB of adapter weights at %.1f GB/s, %.2f of the read bandwidth (%.1f GB/s)%n",
+                        r.dtype().name().toLowerCase(Locale.ROOT), r.extraMillisPerStep(), n * r.adapterBytes() / 1e6, r.streamedGBs(),
+                        r.streamedGBs() / readGBs, readGBs);
+            }
+            return new Report(median(base), readGBs, List.copyOf(results));
         }
     }
 
