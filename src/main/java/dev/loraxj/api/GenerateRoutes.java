@@ -45,11 +45,8 @@ public class GenerateRoutes {
     @Route(path = "/", methods = Route.HttpMethod.POST)
     void compat(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
-        GenerateRequest request;
-        try {
-            request = Json.parse(body, GenerateRequest.class);
-        } catch (RuntimeException e) {
-            ex.fail(e);
+        GenerateRequest request = parse(ex, body);
+        if (request == null) {
             return;
         }
         boolean streaming = Boolean.TRUE.equals(request.stream());
@@ -63,14 +60,20 @@ public class GenerateRoutes {
     }
 
     private void validated(HttpExchange ex, Buffer body, boolean streaming, Consumer<ValidRequest> then) {
-        GenerateRequest request;
+        GenerateRequest request = parse(ex, body);
+        if (request != null) {
+            validated(ex, request, streaming, then);
+        }
+    }
+
+    /** The request, or null after answering the client with the parse error. */
+    private static GenerateRequest parse(HttpExchange ex, Buffer body) {
         try {
-            request = Json.parse(body, GenerateRequest.class);
+            return Json.parse(body, GenerateRequest.class);
         } catch (RuntimeException e) {
             ex.fail(e);
-            return;
+            return null;
         }
-        validated(ex, request, streaming, then);
     }
 
     /** Validation tokenizes, so it runs on a worker; the answer comes back on the event loop. */

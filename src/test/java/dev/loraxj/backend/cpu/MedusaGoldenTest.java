@@ -22,25 +22,22 @@ class MedusaGoldenTest {
     /** The golden README's bound for an F32 implementation. */
     private static final float TOLERANCE = 1e-3f;
 
+    private static Stories260K model;
     private static Checkpoint ckpt;
     private static ModelConfig cfg;
-    private static Parallel pool;
     private static CpuBackend backend;
 
     @BeforeAll
     static void load() {
-        Path dir = SharedAssets.stories260K();
-        ckpt = Checkpoint.open(dir);
-        cfg = ModelConfig.load(dir);
-        pool = new Parallel(2);
-        backend = CpuBackend.load(ckpt, cfg, pool);
+        model = Stories260K.open();
+        ckpt = model.ckpt();
+        cfg = model.cfg();
+        backend = model.backend();
     }
 
     @AfterAll
     static void close() {
-        backend.close();
-        pool.close();
-        ckpt.close();
+        model.close();
     }
 
     @ParameterizedTest(name = "{0}")
