@@ -65,6 +65,46 @@ class MedusaEngineTest {
                 new StoppingParams(64, List.of(), true), true, false, 0, null);
     }
 
+    /** Sampled with a seed, stopping on EOS, stop sequences and odd lengths: the same tokens with heads as without. */
+    @org.junit.jupiter.api.Test
+    void seededSamplingAndStopsInsideAcceptedRunsAreUnchangedBySpeculation() throws Exception {
+        MedusaHeads heads = MedusaLoader.load(SharedAssets.adapter("medusa-v1"), cfg);
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.length; i++) {
+            int[] ids = tokenizer.encode(PROMPTS[i]);
+            SamplingParams sampling = i % 2 == 0 ? SamplingParams.greedy()
+                    : new SamplingParams(true, 0.8f, 40, 0.95f, 1f, 1.1f, 0f, 0f, 1000 + i, Map.of());
+            List<String> stops = i % 3 == 0 ? List.of(" the", "Lily.") : List.of();
+            requests.add(new GenerationRequest(ids, sampling, new StoppingParams(17 + 3 * i, stops, i % 4 == 1), true, false, 0,
+                    sampling.doSample() ? sampling.seed() : null));
+        }
+        List<List<Integer>> plain = run(new EngineConfig(8192, 4096, 16), requests);
+        List<List<Integer>> spec = run(new EngineConfig(8192, 4096, 16, 1024, 2_000_000_000L, heads, 3, 32), requests);
+        for (int i = 0; i < requests.size(); i++) {
+            assertEquals(plain.get(i), spec.get(i), "request " + i);
+        }
+    }
+
+    static List<List<Integer>> run(EngineConfig config, List<GenerationRequest> requests) throws Exception {
+        Engine e = new Engine(backend, tokenizer, config, new SimpleMeterRegistry()).start();
+        try {
+            List<EngineHarness.Collector> cs = new ArrayList<>();
+            for (GenerationRequest r : requests) {
+                EngineHarness.Collector c = new EngineHarness.Collector();
+                e.submit(r, c);
+                cs.add(c);
+            }
+            List<List<Integer>> out = new ArrayList<>();
+            for (EngineHarness.Collector c : cs) {
+                c.await();
+                out.add(c.ids());
+            }
+            return out;
+        } finally {
+            e.close();
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"medusa-v1", "medusa-v2", "medusa-v2-lora-max"})
     void greedyWithMedusaEqualsGreedyWithoutAndAcceptsAsTheReference(String name) throws Exception {
