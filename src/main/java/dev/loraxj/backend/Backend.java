@@ -36,10 +36,10 @@ public interface Backend extends AutoCloseable {
     float[] finalHidden();
 
     /**
-     * Each Medusa head's logits for the hidden state {@code x[xOff, xOff+hidden)}: writes
-     * {@code numHeads × vocab} floats into {@code out}. Engine thread only, between forwards.
+     * Each Medusa head's logits for {@code rows} hidden states {@code x[r * hidden]}: writes
+     * {@code out[(head * rows + r) * vocab + v]}. Engine thread only, between forwards.
      */
-    void medusa(MedusaHeads heads, float[] x, int xOff, float[] out);
+    void medusa(MedusaHeads heads, float[] x, int rows, float[] out);
 
     @Override
     void close();

@@ -5,7 +5,10 @@ import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.Tokenizer;
 import org.jboss.logging.Logger;
 
+import dev.loraxj.backend.MedusaHeads;
+
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -37,6 +40,10 @@ public final class Engine implements AutoCloseable {
     private volatile boolean stopping;
     private int[] altIds = new int[0];
     private float[] medusaLogits = new float[0];
+    private float[] draftHidden = new float[0];
+    private Sequence[] draftSeqs = new Sequence[16];
+    private int[] draftRows = new int[16];
+    private int numDrafts;
     private float[] altLogprobs = new float[0];
 
     public Engine(Backend backend, Tokenizer tokenizer, EngineConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
@@ -177,7 +184,7 @@ public final class Engine implements AutoCloseable {
                     int lastRow = row + (n - 1 - from);
                     finished = emitNext(s, logits, lastRow * vocabSize, now);
                     if (!finished) {
-                        draft(s, lastRow);
+                        queueDraft(s, lastRow);
                     }
                 }
             }
@@ -188,6 +195,7 @@ public final class Engine implements AutoCloseable {
                 done.add(s);
             }
         }
+        runDrafts();
         if (done != null) {
             done.forEach(scheduler::retire);
         }
@@ -218,26 +226,71 @@ public final class Engine implements AutoCloseable {
         s.accepted(matched);
         metrics.speculated(k, matched);
         if (!finished) {
-            draft(s, row + matched);
+            queueDraft(s, row + matched);
         }
         return finished;
     }
 
-    /** Proposes the next step's candidates: top-1 of each Medusa head at the last accepted row. */
-    private void draft(Sequence s, int hiddenRow) {
-        int k = s.speculate();
-        if (k == 0 || !scheduler.speculating()) {
+    /** Marks the sequence for candidates from its last accepted row, proposed after the step. */
+    private void queueDraft(Sequence s, int hiddenRow) {
+        if (s.speculate() == 0 || !scheduler.speculating()) {
             s.drafted(0);
             return;
         }
-        if (medusaLogits.length < s.medusa().numHeads() * vocabSize) {
-            medusaLogits = new float[s.medusa().numHeads() * vocabSize];
+        if (numDrafts == draftRows.length) {
+            draftRows = Arrays.copyOf(draftRows, numDrafts * 2);
+            draftSeqs = Arrays.copyOf(draftSeqs, numDrafts * 2);
         }
-        backend.medusa(s.medusa(), backend.finalHidden(), hiddenRow * backend.config().hiddenSize(), medusaLogits);
-        for (int i = 0; i < k; i++) {
-            s.propose(i, argmax(medusaLogits, i * vocabSize, vocabSize));
+        draftSeqs[numDrafts] = s;
+        draftRows[numDrafts++] = hiddenRow;
+    }
+
+    /**
+     * Proposes every queued sequence's candidates: top-1 of each Medusa head. Sequences that share
+     * heads run through them together, so each head's weights are read once per step.
+     */
+    private void runDrafts() {
+        int d = backend.config().hiddenSize();
+        float[] hidden = backend.finalHidden();
+        boolean[] handled = new boolean[numDrafts];
+        for (int first = 0; first < numDrafts; first++) {
+            if (handled[first]) {
+                continue;
+            }
+            MedusaHeads heads = draftSeqs[first].medusa();
+            int n = 0;
+            for (int j = first; j < numDrafts; j++) {
+                if (!handled[j] && draftSeqs[j].medusa() == heads) {
+                    n++;
+                }
+            }
+            if (draftHidden.length < n * d) {
+                draftHidden = new float[n * d];
+            }
+            if (medusaLogits.length < heads.numHeads() * n * vocabSize) {
+                medusaLogits = new float[heads.numHeads() * n * vocabSize];
+            }
+            Sequence[] group = new Sequence[n];
+            int r = 0;
+            for (int j = first; j < numDrafts; j++) {
+                if (!handled[j] && draftSeqs[j].medusa() == heads) {
+                    handled[j] = true;
+                    group[r] = draftSeqs[j];
+                    System.arraycopy(hidden, draftRows[j] * d, draftHidden, r * d, d);
+                    r++;
+                }
+            }
+            backend.medusa(heads, draftHidden, n, medusaLogits);
+            for (int j = 0; j < n; j++) {
+                int k = group[j].speculate();
+                for (int i = 0; i < k; i++) {
+                    group[j].propose(i, argmax(medusaLogits, (i * n + j) * vocabSize, vocabSize));
+                }
+                group[j].drafted(k);
+            }
         }
-        s.drafted(k);
+        Arrays.fill(draftSeqs, 0, numDrafts, null);
+        numDrafts = 0;
     }
 
     private static int argmax(float[] v, int off, int n) {

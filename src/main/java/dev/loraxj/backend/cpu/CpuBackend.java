@@ -24,7 +24,7 @@ public final class CpuBackend implements Backend {
         this.cfg = cfg;
         this.weights = weights;
         this.forward = new LlamaForward(cfg, weights, pool);
-        this.medusa = new MedusaKernel(cfg, forward);
+        this.medusa = new MedusaKernel(cfg, forward, pool);
     }
 
     /** Checks every tensor's shape against {@code cfg} and maps the weights; throws ModelException on a mismatch. */
@@ -77,8 +77,8 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void medusa(MedusaHeads heads, float[] x, int xOff, float[] out) {
-        medusa.apply(heads, x, xOff, out);
+    public void medusa(MedusaHeads heads, float[] x, int rows, float[] out) {
+        medusa.apply(heads, x, rows, out);
     }
 
     @Override

@@ -60,18 +60,23 @@ class MedusaGoldenTest {
         for (int i = 0; i < v; i++) {
             assertEquals(baseLast[i], logits[12 * v + i], TOLERANCE, "base logit " + i);
         }
+        // all 13 rows in one call; the golden is [position][head][vocab], the output [head][row][vocab]
         float[] all = SharedAssets.floats(name + ".heads_logits_all.f32");
-        float[] out = new float[heads.numHeads() * v];
+        int h = heads.numHeads();
+        float[] out = new float[h * 13 * v];
+        backend.medusa(heads, hidden, 13, out);
         for (int t = 0; t < 13; t++) {
-            backend.medusa(heads, hidden, t * d, out);
-            for (int j = 0; j < out.length; j++) {
-                assertEquals(all[t * out.length + j], out[j], TOLERANCE, name + " position " + t + " head " + j / v);
+            for (int i = 0; i < h; i++) {
+                for (int j = 0; j < v; j++) {
+                    assertEquals(all[(t * h + i) * v + j], out[(i * 13 + t) * v + j], TOLERANCE, name + " position " + t + " head " + i);
+                }
             }
         }
         float[] last = SharedAssets.floats(name + ".heads_logits_last.f32");
-        backend.medusa(heads, hidden, 12 * d, out);
-        for (int j = 0; j < out.length; j++) {
-            assertEquals(last[j], out[j], TOLERANCE);
+        float[] one = new float[h * v];
+        backend.medusa(heads, java.util.Arrays.copyOfRange(hidden, 12 * d, 13 * d), 1, one);
+        for (int j = 0; j < one.length; j++) {
+            assertEquals(last[j], one[j], TOLERANCE, "one row alone");
         }
     }
 }
