@@ -138,6 +138,21 @@ class GenerateApiTest {
     }
 
     @Test
+    void truncateKeepsTheLastPromptTokens() {
+        String longPrompt = "the dog ran to the park and ".repeat(60);
+        TestClient.Reply tooLong = client.post("/generate", body(longPrompt, "\"max_new_tokens\":2"));
+        assertEquals(422, tooLong.status(), "without truncate the prompt is too long");
+        TestClient.Reply r = client.post("/generate", body(longPrompt, "\"max_new_tokens\":2,\"truncate\":20,\"decoder_input_details\":true"));
+        assertEquals(200, r.status(), r.body());
+        JsonNode d = r.json().path("details");
+        assertEquals(20, d.path("prompt_tokens").asInt());
+        JsonNode all = client.post("/tokenize", "{\"inputs\":" + quote(longPrompt) + "}").json();
+        for (int i = 0; i < 20; i++) {
+            assertEquals(all.get(all.size() - 20 + i).path("id").asInt(), d.path("prefill").get(i).path("id").asInt(), "token " + i);
+        }
+    }
+
+    @Test
     void returnFullTextPrependsTheInputs() {
         TestClient.Reply r = client.post("/generate", body("Tom had a ball", "\"max_new_tokens\":5,\"return_full_text\":true"));
         assertTrue(r.json().path("generated_text").asText().startsWith("Tom had a ball"), r.body());
