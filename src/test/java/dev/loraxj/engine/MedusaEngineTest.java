@@ -85,6 +85,36 @@ class MedusaEngineTest {
         }
     }
 
+    /** Above loraxj.speculative.max-batch-size the batch decodes one token per step, with the same output. */
+    @org.junit.jupiter.api.Test
+    void speculationIsSkippedForBatchesAboveItsMaximum() throws Exception {
+        MedusaHeads heads = MedusaLoader.load(SharedAssets.adapter("medusa-v1"), cfg);
+        List<GenerationRequest> four = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            four.add(greedy(PROMPTS[i]));
+        }
+        Engine e = new Engine(backend, tokenizer, new EngineConfig(8192, 4096, 16, 1024, 2_000_000_000L, heads, 3, 2),
+                new SimpleMeterRegistry()).start();
+        try {
+            List<EngineHarness.Collector> cs = new ArrayList<>();
+            for (GenerationRequest r : four) {
+                EngineHarness.Collector c = new EngineHarness.Collector();
+                e.submit(r, c);
+                cs.add(c);
+            }
+            for (EngineHarness.Collector c : cs) {
+                assertEquals(0, c.await().skippedTokens(), "4 sequences > max-batch-size 2: no candidates verified");
+            }
+            assertEquals(0, e.metrics().meanAcceptedPerStep(), 0.0);
+            EngineHarness.Collector alone = new EngineHarness.Collector();
+            e.submit(greedy(PROMPTS[0]), alone);
+            assertTrue(alone.await().skippedTokens() > 0, "alone, the sequence speculates");
+            assertEquals(cs.get(0).ids(), alone.ids());
+        } finally {
+            e.close();
+        }
+    }
+
     static List<List<Integer>> run(EngineConfig config, List<GenerationRequest> requests) throws Exception {
         Engine e = new Engine(backend, tokenizer, config, new SimpleMeterRegistry()).start();
         try {
