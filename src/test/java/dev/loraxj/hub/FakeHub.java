@@ -66,6 +66,7 @@ public final class FakeHub implements AutoCloseable {
     private final Map<String, Repo> repos = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
+    private final AtomicInteger active = new AtomicInteger(); // requests still being recorded
 
     public FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -102,21 +103,29 @@ public final class FakeHub implements AutoCloseable {
         return seen.stream().filter(s -> s.path().contains(pathPart)).count();
     }
 
+    /** Forgets what was seen, once every request in progress has been recorded. */
     public void clear() {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (active.get() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         seen.clear();
     }
 
     private void handle(HttpExchange ex) throws IOException {
+        active.incrementAndGet();
         long received = System.nanoTime();
         String path = ex.getRequestURI().getPath();
-        int status;
+        int status = 500;
         try {
             status = route(ex, path);
         } catch (RuntimeException e) {
-            status = 500;
             send(ex, 500, "{\"error\":\"" + e.getMessage() + "\"}");
+        } finally {
+            // the client may have its answer before this line runs; clear() waits for it
+            seen.add(new Seen(path, received, System.nanoTime(), status));
+            active.decrementAndGet();
         }
-        seen.add(new Seen(path, received, System.nanoTime(), status));
     }
 
     private int route(HttpExchange ex, String path) throws IOException {
