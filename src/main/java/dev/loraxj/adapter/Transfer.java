@@ -11,7 +11,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -88,9 +87,5 @@ public final class Transfer {
         if (done > LOG_ABOVE) {
             LOG.infof("%s: downloaded %s: %.1f MB in %.2f s", source, what, done / 1e6, nanos / 1e9);
         }
-    }
-
-    static String mb(long bytes) {
-        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
     }
 }

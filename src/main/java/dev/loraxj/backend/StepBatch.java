@@ -141,11 +141,7 @@ public final class StepBatch {
         return logits;
     }
 
-    /** Raw arrays for kernels that loop over every token. */
-    public int[] tokensArray() {
-        return tokens;
-    }
-
+    /** The raw positions, for kernels that loop over every token. */
     public int[] positionsArray() {
         return positions;
     }

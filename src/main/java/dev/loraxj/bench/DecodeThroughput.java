@@ -19,10 +19,6 @@ public final class DecodeThroughput {
         public double tokensPerSecond() {
             return (double) batch * steps / (nanos / 1e9);
         }
-
-        public double millisPerStep() {
-            return nanos / 1e6 / steps;
-        }
     }
 
     private final CpuBackend backend;

@@ -95,10 +95,6 @@ public class InferenceService {
         return host.runtime().tokenizer().encodeWithOffsets(text, addSpecialTokens);
     }
 
-    public int inFlight() {
-        return inFlight.get();
-    }
-
     private static GenerationRequest reseeded(GenerationRequest r) {
         long seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
         return new GenerationRequest(r.promptIds(), r.sampling().withSeed(seed), r.stopping(), r.details(), r.prefillDetails(),
@@ -195,7 +191,6 @@ public class InferenceService {
         if (draining.draining()) {
             throw new NotReadyException("server is shutting down");
         }
-        host.runtime();
         int max = host.runtime().limits().maxConcurrentRequests();
         if (inFlight.incrementAndGet() > max) {
             inFlight.decrementAndGet();

@@ -30,7 +30,7 @@ class LoadApiTest {
     void ready() throws Exception {
         client = new TestClient(base);
         client.awaitReady();
-        awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+        client.awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
     }
 
     @Test
@@ -43,8 +43,8 @@ class LoadApiTest {
             assertNotNull(s.next());
             assertTrue(client.metric("loraxj_kv_cache_free_blocks") < total, "a running stream holds blocks");
         }
-        awaitMetric("loraxj_sequences_cancelled_total", cancelledBefore + 1);
-        awaitMetric("loraxj_kv_cache_free_blocks", total);
+        client.awaitMetric("loraxj_sequences_cancelled_total", cancelledBefore + 1);
+        client.awaitMetric("loraxj_kv_cache_free_blocks", total);
         assertTrue(client.metric("loraxj_generated_tokens_total") < 400, "the sequence stopped long before its 400 tokens");
     }
 
@@ -69,16 +69,8 @@ class LoadApiTest {
                 s.close();
             }
         }
-        awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+        client.awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
         TestClient.Reply ok = client.post("/generate", "{\"inputs\":\"hi\",\"parameters\":{\"max_new_tokens\":2}}");
         assertEquals(200, ok.status(), ok.body());
-    }
-
-    private void awaitMetric(String name, double value) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (client.metric(name) != value) {
-            assertTrue(System.nanoTime() < deadline, name + " stayed at " + client.metric(name) + ", expected " + value);
-            Thread.sleep(10);
-        }
     }
 }

@@ -28,7 +28,7 @@ class OpenaiLoadTest {
     void ready() throws Exception {
         client = new TestClient(base);
         client.awaitReady();
-        awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+        client.awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
     }
 
     @Test
@@ -41,8 +41,8 @@ class OpenaiLoadTest {
             assertNotNull(s.next());
             assertNotNull(s.next());
         }
-        awaitMetric("loraxj_sequences_cancelled_total", cancelledBefore + 2);
-        awaitMetric("loraxj_kv_cache_free_blocks", total);
+        client.awaitMetric("loraxj_sequences_cancelled_total", cancelledBefore + 2);
+        client.awaitMetric("loraxj_kv_cache_free_blocks", total);
         assertTrue(client.metric("loraxj_generated_tokens_total") - generatedBefore < 800, "both stopped long before 400 tokens each");
     }
 
@@ -53,17 +53,9 @@ class OpenaiLoadTest {
         assertEquals(429, r.status(), r.body());
         JsonNode e = r.json().path("error");
         assertEquals("rate_limit_error", e.path("type").asText());
-        awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+        client.awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
         TestClient.Reply ok = client.post("/v1/completions", "{\"prompt\":\"Once\",\"n\":" + SlowModelProfile.MAX_CONCURRENT + ",\"max_tokens\":2}");
         assertEquals(200, ok.status(), ok.body());
         assertEquals(SlowModelProfile.MAX_CONCURRENT, ok.json().path("choices").size());
-    }
-
-    private void awaitMetric(String name, double value) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (client.metric(name) != value) {
-            assertTrue(System.nanoTime() < deadline, name + " stayed at " + client.metric(name) + ", expected " + value);
-            Thread.sleep(20);
-        }
     }
 }

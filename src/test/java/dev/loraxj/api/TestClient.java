@@ -140,6 +140,17 @@ public final class TestClient {
         fail("model not ready after 120 s: " + get("/q/health/ready").body());
     }
 
+    /** Waits (up to 30 s) until a metric from /metrics has exactly {@code value}. */
+    public void awaitMetric(String name, double value) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (metric(name) != value) {
+            if (System.nanoTime() > deadline) {
+                fail(name + " stayed at " + metric(name) + ", expected " + value);
+            }
+            Thread.sleep(10);
+        }
+    }
+
     /** A gauge's value from /metrics. */
     public double metric(String name) {
         String body = get("/metrics").body();
