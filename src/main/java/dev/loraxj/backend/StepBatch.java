@@ -52,10 +52,11 @@ public final class StepBatch {
      */
     public int addSequence(int[] runTokens, int from, int count, int firstPosition, int[] blockTable, int logitsFrom,
                            LoraAdapter adapter) {
-        if (numSeqs + 1 >= seqStart.length) {
-            seqStart = Arrays.copyOf(seqStart, seqStart.length * 2);
-            blockTables = Arrays.copyOf(blockTables, blockTables.length * 2);
-            adapters = Arrays.copyOf(adapters, adapters.length * 2);
+        if (numSeqs == blockTables.length) { // per-sequence arrays grow together; seqStart has one entry more
+            int cap = blockTables.length * 2;
+            blockTables = Arrays.copyOf(blockTables, cap);
+            adapters = Arrays.copyOf(adapters, cap);
+            seqStart = Arrays.copyOf(seqStart, cap + 1);
         }
         if (numTokens + count > tokens.length) {
             int cap = Math.max(tokens.length * 2, numTokens + count);

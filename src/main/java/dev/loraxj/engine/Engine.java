@@ -307,6 +307,7 @@ public final class Engine implements AutoCloseable {
         metrics.queueSize.set(scheduler.waitingCount());
         metrics.activeAdapters.set(scheduler.activeAdapters());
         metrics.batchSize.set(scheduler.runningCount());
+        metrics.maxBatchSize.accumulateAndGet(scheduler.runningCount(), Math::max);
         metrics.batchTokens.set(batch.numTokens());
         metrics.freeBlocks.set(pool.freeBlocks());
     }

@@ -14,6 +14,7 @@ public final class EngineMetrics {
 
     final AtomicInteger queueSize = new AtomicInteger();
     final AtomicInteger batchSize = new AtomicInteger();
+    final AtomicInteger maxBatchSize = new AtomicInteger();
     final AtomicInteger batchTokens = new AtomicInteger();
     final AtomicInteger freeBlocks = new AtomicInteger();
     final AtomicInteger activeAdapters = new AtomicInteger();
@@ -34,6 +35,8 @@ public final class EngineMetrics {
                 .description("Sequences waiting to join the batch").register(registry);
         Gauge.builder("loraxj_batch_size", batchSize, AtomicInteger::get)
                 .description("Sequences in the running batch").register(registry);
+        Gauge.builder("loraxj_batch_size_max", maxBatchSize, AtomicInteger::get)
+                .description("Most sequences in one step since the start").register(registry);
         Gauge.builder("loraxj_batch_tokens", batchTokens, AtomicInteger::get)
                 .description("Tokens in the last step (decode plus prefill chunks)").register(registry);
         Gauge.builder("loraxj_kv_cache_free_blocks", freeBlocks, AtomicInteger::get)
@@ -61,6 +64,11 @@ public final class EngineMetrics {
         return Timer.builder(name).description(description).publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(600))
                 .register(registry);
+    }
+
+    /** Most sequences that ran in one step since the start. */
+    public int maxBatchSize() {
+        return maxBatchSize.get();
     }
 
     void firstToken(long nanos) {

@@ -94,7 +94,7 @@ class MedusaEngineTest {
             four.add(greedy(PROMPTS[i]));
         }
         Engine e = new Engine(backend, tokenizer, new EngineConfig(8192, 4096, 16, 1024, 2_000_000_000L, heads, 3, 2),
-                new SimpleMeterRegistry()).start();
+                new SimpleMeterRegistry());
         try {
             List<EngineHarness.Collector> cs = new ArrayList<>();
             for (GenerationRequest r : four) {
@@ -102,6 +102,7 @@ class MedusaEngineTest {
                 e.submit(r, c);
                 cs.add(c);
             }
+            e.start(); // all four are queued first, so no step runs fewer than four
             for (EngineHarness.Collector c : cs) {
                 assertEquals(0, c.await().skippedTokens(), "4 sequences > max-batch-size 2: no candidates verified");
             }
