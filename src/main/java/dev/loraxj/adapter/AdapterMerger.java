@@ -50,10 +50,18 @@ public final class AdapterMerger {
                 String module = m.group(2) + "." + m.group(3);
                 String name = "base_model.model.model.layers." + m.group(1) + "." + module + ".lora_" + m.group(4) + ".weight";
                 float[] values = t.toFloats();
+                if (firstNonFinite(values) >= 0) {
+                    throw new AdapterException("adapter " + ref.id() + ": tensor " + t.name()
+                            + " holds a non-finite value (NaN or infinity); such an adapter cannot be served");
+                }
                 if (m.group(4).equals("B")) {
                     float scale = (float) config.scale("model.layers." + m.group(1) + "." + module);
                     for (int i = 0; i < values.length; i++) {
                         values[i] *= scale;
+                    }
+                    if (firstNonFinite(values) >= 0) {
+                        throw new AdapterException("adapter " + ref.id() + ": tensor " + t.name() + " times its scale " + scale
+                                + " (lora_alpha / r) overflows a float; such an adapter cannot be served");
                     }
                 }
                 long[] had = shapes.putIfAbsent(name, t.shape());
@@ -83,6 +91,10 @@ public final class AdapterMerger {
                 w[i] = weights.get(i);
             }
             float[] out = AdapterMerge.merge(present, w, spec.strategy(), spec.density(), spec.signMethod(), random);
+            if (firstNonFinite(out) >= 0) {
+                throw new AdapterRequestException("`merged_adapters.weights` make " + e.getKey()
+                        + " non-finite (it overflows a float); use smaller weights");
+            }
             MemorySegment seg = MemorySegment.ofArray(new byte[out.length * 4]);
             MemorySegment.copy(out, 0, seg, F32, 0, out.length);
             merged.put(e.getKey(), new Tensor(e.getKey(), DType.F32, e.getValue(), seg));
@@ -102,7 +114,12 @@ public final class AdapterMerger {
         }
         LoraConfig config = new LoraConfig(rank, rank, false, false, null,
                 java.util.regex.Pattern.compile(String.join("|", targets)), Map.of(), Map.of(), null, "merge");
-        LoraWeights weights = LoraWeights.fromTensors(merged, config, base);
+        LoraWeights weights;
+        try {
+            weights = LoraWeights.fromTensors(merged, config, base);
+        } catch (NonFiniteAdapterException e) {
+            throw new AdapterRequestException("`merged_adapters.weights` make the merged adapter non-finite: " + e.getMessage());
+        }
         LoadedAdapter result = new ServedAdapter(weights, null, Optional.empty());
         return new AdapterPlan() {
             @Override
@@ -115,6 +132,15 @@ public final class AdapterMerger {
                 return result;
             }
         };
+    }
+
+    private static int firstNonFinite(float[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static Map<String, Tensor> tensors(Path dir) {

@@ -123,7 +123,8 @@ public final class HubClient {
             writeRef(repoDir, revision == null ? "main" : revision, info.sha());
             return snap;
         } catch (IOException e) {
-            throw new AdapterException("cannot write the Hub cache for " + info.repo() + " under " + cache + ": " + e.getMessage(), e);
+            LOG.warnf("cannot write the Hub cache for %s under %s: %s", info.repo(), cache, e.toString());
+            throw new AdapterException("cannot write the Hub cache for " + info.repo() + " (" + e.getClass().getSimpleName() + "; see the server log)", e);
         }
     }
 

@@ -12,6 +12,8 @@ import java.util.List;
  */
 public final class LocalAdapterSource implements AdapterSource {
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(LocalAdapterSource.class);
+
     private final List<Path> roots;
 
     public LocalAdapterSource(List<Path> roots) {
@@ -40,14 +42,16 @@ public final class LocalAdapterSource implements AdapterSource {
     public Path fetch(AdapterRef ref, ApiToken token) {
         Path dir = resolve(ref.id());
         if (!Files.isDirectory(dir)) {
-            throw new AdapterException("local adapter " + ref.id() + " is not a directory");
+            throw notFound(ref.id(), "is not a directory: " + dir);
         }
         try (var files = Files.list(dir)) {
             for (Path f : (Iterable<Path>) files::iterator) {
-                resolve(f.toString()); // a file linked from outside the roots is refused too
+                if (inside(f) == null) { // a file linked from outside the roots is refused too
+                    throw notFound(ref.id(), "holds " + f + ", which resolves outside the roots");
+                }
             }
         } catch (IOException e) {
-            throw new AdapterException("cannot list local adapter " + ref.id() + ": " + e.getMessage());
+            throw notFound(ref.id(), "cannot be listed: " + e);
         }
         return dir;
     }
@@ -77,13 +81,37 @@ public final class LocalAdapterSource implements AdapterSource {
                 real = p.toAbsolutePath().normalize().toRealPath();
             }
         } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw new AdapterNotFoundException("local adapter " + id + " does not exist");
+            throw notFound(id, "does not exist (" + e + ")");
         }
         for (Path root : realRoots()) {
             if (real.startsWith(root)) {
                 return real;
             }
         }
-        throw new AdapterException("local adapter " + id + " is outside the allowed roots (loraxj.adapters.local-roots)");
+        throw notFound(id, "resolves to " + real + ", outside the roots");
+    }
+
+    /** The real path of {@code p} when it lies inside a root, else null. */
+    private Path inside(Path p) {
+        try {
+            Path real = p.toRealPath();
+            for (Path root : realRoots()) {
+                if (real.startsWith(root)) {
+                    return real;
+                }
+            }
+        } catch (IOException e) {
+            // a dangling link grants nothing
+        }
+        return null;
+    }
+
+    /**
+     * One answer for a missing path, a path outside the roots and anything else that cannot be
+     * served, so the error is no oracle of the server's files; the reason (with paths) is logged.
+     */
+    private static AdapterNotFoundException notFound(String id, String why) {
+        LOG.debugf("local adapter %s refused: it %s", id, why);
+        return new AdapterNotFoundException("local adapter " + id + " was not found under the allowed roots (loraxj.adapters.local-roots)");
     }
 }

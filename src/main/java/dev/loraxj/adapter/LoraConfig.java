@@ -42,8 +42,11 @@ public record LoraConfig(
         }
         try {
             return parse(JSON.readTree(file.toFile()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // the original message, without Jackson's source location (it names the server's path)
+            throw new AdapterException("adapter_config.json is not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new AdapterException("adapter_config.json is not valid JSON: " + e.getMessage(), e);
+            throw new AdapterException("adapter_config.json cannot be read", e);
         }
     }
 
@@ -59,17 +62,17 @@ public record LoraConfig(
         if (save.isArray() && !save.isEmpty() || save.isTextual()) {
             throw new AdapterException("adapters with modules_to_save (" + save + ") replace base weights and cannot be batched; not supported");
         }
-        int r = c.path("r").asInt(8);
-        if (r < 1) {
-            throw new AdapterException("adapter_config.json: r must be positive, got " + r);
-        }
-        double alpha = c.path("lora_alpha").asDouble(8);
+        int r = rank("r", c.get("r"), 8);
+        double alpha = alpha("lora_alpha", c.get("lora_alpha"), 8);
         JsonNode targets = c.path("target_modules");
         List<String> list = null;
         Pattern regex = null;
         if (targets.isArray()) {
             list = new ArrayList<>();
             for (JsonNode t : targets) {
+                if (!t.isTextual()) {
+                    throw new AdapterException("adapter_config.json: target_modules must hold module names, got " + t);
+                }
                 list.add(t.asText());
             }
         } else if (targets.isTextual()) {
@@ -82,9 +85,11 @@ public record LoraConfig(
             throw new AdapterException("adapter_config.json has no target_modules");
         }
         Map<String, Integer> rankPattern = new LinkedHashMap<>();
-        c.path("rank_pattern").fields().forEachRemaining(e -> rankPattern.put(e.getKey(), e.getValue().asInt()));
+        c.path("rank_pattern").fields().forEachRemaining(e -> rankPattern.put(e.getKey(),
+                rank("rank_pattern." + e.getKey(), required(e.getValue()), 0)));
         Map<String, Double> alphaPattern = new LinkedHashMap<>();
-        c.path("alpha_pattern").fields().forEachRemaining(e -> alphaPattern.put(e.getKey(), e.getValue().asDouble()));
+        c.path("alpha_pattern").fields().forEachRemaining(e -> alphaPattern.put(e.getKey(),
+                alpha("alpha_pattern." + e.getKey(), required(e.getValue()), 0)));
         List<Integer> layers = null;
         JsonNode ltt = c.path("layers_to_transform");
         if (ltt.isInt()) {
@@ -92,12 +97,55 @@ public record LoraConfig(
         } else if (ltt.isArray()) {
             layers = new ArrayList<>();
             for (JsonNode l : ltt) {
+                if (!l.isInt()) {
+                    throw new AdapterException("adapter_config.json: layers_to_transform must hold layer numbers, got " + l);
+                }
                 layers.add(l.asInt());
             }
+        } else if (!ltt.isMissingNode() && !ltt.isNull()) {
+            throw new AdapterException("adapter_config.json: layers_to_transform must be a layer number or a list of them, got " + ltt);
         }
-        return new LoraConfig(r, alpha, c.path("use_rslora").asBoolean(false), c.path("fan_in_fan_out").asBoolean(false),
+        return new LoraConfig(r, alpha, flag(c, "use_rslora"), flag(c, "fan_in_fan_out"),
                 list, regex, rankPattern, alphaPattern, layers,
                 c.hasNonNull("base_model_name_or_path") ? c.get("base_model_name_or_path").asText() : null);
+    }
+
+    /** A rank: a positive integer (absent: {@code otherwise}); anything else would silently change the adapter. */
+    private static int rank(String field, JsonNode v, int otherwise) {
+        if (v == null || v.isNull()) {
+            return otherwise;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+            throw new AdapterException("adapter_config.json: " + field + " must be a positive integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    /** An alpha: a finite number that a float holds, since the kernels scale in float. */
+    private static double alpha(String field, JsonNode v, double otherwise) {
+        if (v == null || v.isNull()) {
+            return otherwise;
+        }
+        if (!v.isNumber() || !Float.isFinite((float) v.asDouble())) {
+            throw new AdapterException("adapter_config.json: " + field + " must be a finite number, got " + v);
+        }
+        return v.asDouble();
+    }
+
+    /** A pattern's value must be there: a null would otherwise read as the default. */
+    private static JsonNode required(JsonNode v) {
+        return v.isNull() ? com.fasterxml.jackson.databind.node.TextNode.valueOf("null") : v;
+    }
+
+    private static boolean flag(JsonNode c, String field) {
+        JsonNode v = c.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new AdapterException("adapter_config.json: " + field + " must be true or false, got " + v);
+        }
+        return v.asBoolean();
     }
 
     /** Whether the module at {@code fullName} (e.g. model.layers.3.self_attn.q_proj) is adapted. */

@@ -197,12 +197,69 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                 Tensor a = tensors.get(e.getValue()[0]);
                 Tensor b = tensors.get(e.getValue()[1]);
                 float scale = (float) config.scale(fullName);
+                if (!Float.isFinite(scale)) {
+                    throw new AdapterException("adapter scale of " + fullName + " is not a finite float (lora_alpha " + config.alpha() + ")");
+                }
+                int rank = a.dim(0);
+                int in = a.dim(1);
                 m[layer][module.ordinal()] = switch (storage(a, b)) {
-                    case BF16 -> LoraMatrix.Bf16.pack(a.dim(0), a.dim(1), b.dim(0), scale, bits(a), transpose(bits(b), b.dim(0), b.dim(1)));
-                    case F32, F16 -> new LoraMatrix.F32(a.dim(0), a.dim(1), b.dim(0), scale, a.toFloats(), transpose(b.toFloats(), b.dim(0), b.dim(1)));
+                    case BF16 -> {
+                        short[] ab = bits(a);
+                        short[] bb = bits(b);
+                        checkGain(fullName, scale, rank, in, maxAbs(ab, e.getValue()[0]), maxAbs(bb, e.getValue()[1]));
+                        yield LoraMatrix.Bf16.pack(rank, in, b.dim(0), scale, ab, transpose(bb, b.dim(0), b.dim(1)));
+                    }
+                    case F32, F16 -> {
+                        float[] af = a.toFloats();
+                        float[] bf = b.toFloats();
+                        checkGain(fullName, scale, rank, in, maxAbs(af, e.getValue()[0]), maxAbs(bf, e.getValue()[1]));
+                        yield new LoraMatrix.F32(rank, in, b.dim(0), scale, af, transpose(bf, b.dim(0), b.dim(1)));
+                    }
                 };
             }
             return new LoraWeights(m, bytes, "lora r=" + maxRank + " " + modules);
+        }
+
+        /** The largest magnitude; a NaN or infinity would make every logit of the adapter's requests garbage, so it is refused. */
+        private static double maxAbs(float[] w, String tensor) {
+            double max = 0;
+            for (int i = 0; i < w.length; i++) {
+                if (!Float.isFinite(w[i])) {
+                    throw nonFinite(tensor, i, w[i]);
+                }
+                max = Math.max(max, Math.abs(w[i]));
+            }
+            return max;
+        }
+
+        private static double maxAbs(short[] bf16, String tensor) {
+            double max = 0;
+            for (int i = 0; i < bf16.length; i++) {
+                float v = Float.intBitsToFloat(bf16[i] << 16);
+                if (!Float.isFinite(v)) {
+                    throw nonFinite(tensor, i, v);
+                }
+                max = Math.max(max, Math.abs(v));
+            }
+            return max;
+        }
+
+        private static AdapterException nonFinite(String tensor, int index, float value) {
+            return new NonFiniteAdapterException("adapter tensor " + tensor + " holds a non-finite value (" + value + " at flat index "
+                    + index + "); such an adapter cannot be served");
+        }
+
+        /**
+         * The update's largest gain, {@code scale·r·in·max|A|·max|B|}, bounds |Δy| per unit of input:
+         * past a float's range the update overflows for ordinary activations, so it is refused here
+         * rather than answering NaNs.
+         */
+        private static void checkGain(String module, float scale, int rank, int in, double maxA, double maxB) {
+            double gain = Math.abs((double) scale) * rank * in * maxA * maxB;
+            if (!(gain < Float.MAX_VALUE)) {
+                throw new NonFiniteAdapterException("adapter update of " + module + " overflows a float: scale " + scale + " x r " + rank
+                        + " x in " + in + " x max|lora_A| " + (float) maxA + " x max|lora_B| " + (float) maxB + " = " + gain);
+            }
         }
 
         /** BF16 only when both halves are BF16, so that no weight is ever rounded. */

@@ -131,7 +131,8 @@ public class S3AdapterSource implements AdapterSource {
                 cached.write(dir);
             }
         } catch (IOException e) {
-            throw new AdapterException("cannot download s3 adapter " + at + " into " + dir + ": " + e.getMessage(), e);
+            LOG.warnf("cannot download s3 adapter %s into %s: %s", at, dir, e.toString());
+            throw new AdapterException("cannot download s3 adapter " + at + " (" + e.getClass().getSimpleName() + "; see the server log)", e);
         }
         LOG.logf(downloaded > 0 ? Logger.Level.INFO : Logger.Level.DEBUG, "s3: %s: %d files, %d downloaded into %s",
                 at, remote.size(), downloaded, dir);

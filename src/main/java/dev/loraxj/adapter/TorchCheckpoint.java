@@ -44,13 +44,13 @@ public final class TorchCheckpoint {
         try (ZipFile zip = new ZipFile(file.toFile())) {
             return read(file, zip);
         } catch (ZipException e) {
-            throw new AdapterException(file + ": not a readable zip archive, truncated or corrupt (" + e.getMessage() + ")", e);
+            throw new AdapterException(file.getFileName() + ": not a readable zip archive, truncated or corrupt (" + e.getMessage() + ")", e);
         } catch (IOException e) {
-            throw new AdapterException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new AdapterException("cannot read " + file.getFileName() + ": " + e.getClass().getSimpleName(), e);
         } catch (AdapterException e) {
             throw e;
         } catch (RuntimeException e) { // a check we missed must still name the file, not leak from deep inside
-            throw new AdapterException(file + ": corrupt torch checkpoint: " + e, e);
+            throw new AdapterException(file.getFileName() + ": corrupt torch checkpoint: " + e, e);
         }
     }
 
@@ -60,20 +60,20 @@ public final class TorchCheckpoint {
         if (byteorder != null) {
             String order = new String(entryBytes(file, zip, byteorder, 64), StandardCharsets.US_ASCII).strip();
             if (!order.equals("little")) {
-                throw new AdapterException(file + ": stores its tensors with byteorder '" + order
+                throw new AdapterException(file.getFileName() + ": stores its tensors with byteorder '" + order
                         + "'; loraxj reads only little-endian checkpoints (re-save it on a little-endian machine)");
             }
         }
         byte[] pickle = entryBytes(file, zip, zip.getEntry(prefix + "data.pkl"), MAX_PICKLE_BYTES);
         if (!(TorchPickle.load(pickle, file.toString()) instanceof Map<?, ?> top)) {
-            throw new AdapterException(file + ": data.pkl holds no dict of tensors; it is not a saved state dict");
+            throw new AdapterException(file.getFileName() + ": data.pkl holds no dict of tensors; it is not a saved state dict");
         }
         Map<String, MemorySegment> storages = new HashMap<>();
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : top.entrySet()) {
             if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof TensorRef ref)) {
                 String key = String.valueOf(e.getKey());
-                throw new AdapterException(file + ": entry '" + (key.length() > 100 ? key.substring(0, 100) + "..." : key)
+                throw new AdapterException(file.getFileName() + ": entry '" + (key.length() > 100 ? key.substring(0, 100) + "..." : key)
                         + "' of the state dict is not a named tensor (loraxj reads flat dicts of tensors)");
             }
             StorageRef s = ref.storage();
@@ -84,7 +84,7 @@ public final class TorchCheckpoint {
             }
             long declared = bytes(file, s);
             if (declared > storage.byteSize()) {
-                throw new AdapterException(file + ": storage " + prefix + "data/" + s.key() + " holds "
+                throw new AdapterException(file.getFileName() + ": storage " + prefix + "data/" + s.key() + " holds "
                         + storage.byteSize() + " bytes, but data.pkl declares " + declared + " (truncated?)");
             }
             tensors.put(name, tensor(file, name, ref, storage.asSlice(0, declared)));
@@ -101,14 +101,14 @@ public final class TorchCheckpoint {
                 return;
             }
             if (n > 0 && (head[0] & 0xFF) == 0x80) {
-                throw new AdapterException(file + ": a legacy (pre-1.6) torch.save file, a bare pickle stream, which loraxj"
+                throw new AdapterException(file.getFileName() + ": a legacy (pre-1.6) torch.save file, a bare pickle stream, which loraxj"
                         + " does not load; re-save it with a newer torch or convert it to adapter_model.safetensors");
             }
-            throw new AdapterException(file + ": not a torch.save zip checkpoint (it does not start with a zip header)");
+            throw new AdapterException(file.getFileName() + ": not a torch.save zip checkpoint (it does not start with a zip header)");
         } catch (NoSuchFileException e) {
-            throw new AdapterException(file + ": no such file", e);
+            throw new AdapterException(file.getFileName() + ": no such file", e);
         } catch (IOException e) {
-            throw new AdapterException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new AdapterException("cannot read " + file.getFileName() + ": " + e.getClass().getSimpleName(), e);
         }
     }
 
@@ -126,11 +126,11 @@ public final class TorchCheckpoint {
                     || name.substring(slash + 1).startsWith("code/"));
         }
         if (torchScript) {
-            throw new AdapterException(file + ": a TorchScript archive (torch.jit.save), not a torch.save state dict;"
+            throw new AdapterException(file.getFileName() + ": a TorchScript archive (torch.jit.save), not a torch.save state dict;"
                     + " loraxj does not load TorchScript");
         }
         if (folders.size() != 1) {
-            throw new AdapterException(file + ": not a torch.save checkpoint (" + folders.size()
+            throw new AdapterException(file.getFileName() + ": not a torch.save checkpoint (" + folders.size()
                     + " top-level folders hold a data.pkl; expected exactly one)");
         }
         return folders.getFirst();
@@ -140,20 +140,20 @@ public final class TorchCheckpoint {
         try {
             return s.bytes();
         } catch (ArithmeticException e) {
-            throw new AdapterException(file + ": storage data/" + s.key() + " declares " + s.numel() + " elements, too many");
+            throw new AdapterException(file.getFileName() + ": storage data/" + s.key() + " declares " + s.numel() + " elements, too many");
         }
     }
 
     /** A small entry (data.pkl, byteorder) on the heap, refusing sizes past {@code limit}. */
     private static byte[] entryBytes(Path file, ZipFile zip, ZipEntry entry, long limit) throws IOException {
         if (entry.getSize() < 0 || entry.getSize() > limit) {
-            throw new AdapterException(file + ": zip entry " + entry.getName() + " claims " + entry.getSize()
+            throw new AdapterException(file.getFileName() + ": zip entry " + entry.getName() + " claims " + entry.getSize()
                     + " bytes, more than the " + limit + " such an entry can hold");
         }
         try (InputStream in = zip.getInputStream(entry)) {
             byte[] bytes = in.readNBytes((int) entry.getSize());
             if (bytes.length != entry.getSize()) {
-                throw new AdapterException(file + ": zip entry " + entry.getName() + " ends early (truncated)");
+                throw new AdapterException(file.getFileName() + ": zip entry " + entry.getName() + " ends early (truncated)");
             }
             return bytes;
         }
@@ -163,7 +163,7 @@ public final class TorchCheckpoint {
     private static MemorySegment storageBytes(Path file, ZipFile zip, String name) throws IOException {
         ZipEntry entry = zip.getEntry(name);
         if (entry == null) {
-            throw new AdapterException(file + ": storage " + name + " is missing from the zip (incomplete checkpoint)");
+            throw new AdapterException(file.getFileName() + ": storage " + name + " is missing from the zip (incomplete checkpoint)");
         }
         long size = entry.getSize();
         long packed = entry.getCompressedSize();
@@ -171,7 +171,7 @@ public final class TorchCheckpoint {
         boolean plausible = size >= 0 && packed >= 0 && packed <= fileSize
                 && (entry.getMethod() == ZipEntry.STORED ? size == packed : size / DEFLATE_MAX_RATIO <= packed);
         if (!plausible) {
-            throw new AdapterException(file + ": zip entry " + name + " claims " + size + " bytes, more than the "
+            throw new AdapterException(file.getFileName() + ": zip entry " + name + " claims " + size + " bytes, more than the "
                     + fileSize + "-byte file can hold (corrupt)");
         }
         MemorySegment out = Arena.ofAuto().allocate(size, 8);
@@ -180,7 +180,7 @@ public final class TorchCheckpoint {
             for (long done = 0; done < size; ) {
                 int n = in.read(buffer, 0, (int) Math.min(buffer.length, size - done));
                 if (n < 0) {
-                    throw new AdapterException(file + ": storage " + name + " ends after " + done + " of its "
+                    throw new AdapterException(file.getFileName() + ": storage " + name + " ends after " + done + " of its "
                             + size + " bytes (truncated)");
                 }
                 MemorySegment.copy(buffer, 0, out, ValueLayout.JAVA_BYTE, done, n);
@@ -207,7 +207,7 @@ public final class TorchCheckpoint {
             }
             Math.multiplyExact(last + 1, el);
         } catch (ArithmeticException e) {
-            throw new AdapterException(file + ": tensor " + name + " has a size " + Arrays.toString(size)
+            throw new AdapterException(file.getFileName() + ": tensor " + name + " has a size " + Arrays.toString(size)
                     + " and stride " + Arrays.toString(stride) + " that overflow");
         }
         if (numel == 0) {
@@ -215,12 +215,12 @@ public final class TorchCheckpoint {
         }
         long storageElements = storage.byteSize() / el;
         if (ref.offset() < 0 || last >= storageElements) {
-            throw new AdapterException(file + ": tensor " + name + " " + Arrays.toString(size) + " reads elements "
+            throw new AdapterException(file.getFileName() + ": tensor " + name + " " + Arrays.toString(size) + " reads elements "
                     + ref.offset() + ".." + last + " of storage data/" + ref.storage().key() + ", which holds only "
                     + storageElements + " " + dtype.torchName() + " elements (corrupt)");
         }
         if (numel > storageElements) { // only stride-0 views get here; copying them could allocate without bound
-            throw new AdapterException(file + ": tensor " + name + " " + Arrays.toString(size) + " has " + numel
+            throw new AdapterException(file.getFileName() + ": tensor " + name + " " + Arrays.toString(size) + " has " + numel
                     + " elements, more than the " + storageElements + " its storage holds (broadcast views are not supported)");
         }
         if (contiguous(size, stride)) {

@@ -182,7 +182,7 @@ public final class Engine implements AutoCloseable {
                 finished = false;
                 if (s.uncached() == 0) {
                     int lastRow = row + (n - 1 - from);
-                    finished = emitNext(s, logits, lastRow * vocabSize, now);
+                    finished = poisoned(s, logits, lastRow * vocabSize) || emitNext(s, logits, lastRow * vocabSize, now);
                     if (!finished) {
                         queueDraft(s, lastRow);
                     }
@@ -214,6 +214,9 @@ public final class Engine implements AutoCloseable {
         int matched = 0;
         boolean finished = false;
         for (int j = 0; j <= k; j++) {
+            if (poisoned(s, logits, (row + j) * vocabSize)) {
+                return true;
+            }
             int before = s.length();
             finished = emitNext(s, logits, (row + j) * vocabSize, now);
             int chosen = s.tokens()[before];
@@ -323,6 +326,23 @@ public final class Engine implements AutoCloseable {
             float lp = Sampler.logSoftmaxAt(logits, (row + q - firstPos) * vocabSize, vocabSize, id);
             s.prefill().add(new TokenInfo(id, tokenizer.tokenText(id), lp, tokenizer.isSpecial(id), null));
         }
+    }
+
+    /**
+     * A row with a NaN or an infinity (a broken adapter, an overflow) would sample garbage: the
+     * sequence fails alone, with a clear error, and is retired like a finished one.
+     */
+    private boolean poisoned(Sequence s, float[] logits, int offset) {
+        for (int i = offset, end = offset + vocabSize; i < end; i++) {
+            if (!Float.isFinite(logits[i])) {
+                metrics.nonFinite();
+                s.listener().onError(new EngineException("generation failed: the model produced a non-finite logit ("
+                        + logits[i] + " for token " + (i - offset) + ")" + (s.lora() != null
+                        ? "; the adapter's weights overflow or are broken" : "")));
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Samples, emits and checks stops; returns true when the sequence finished. */

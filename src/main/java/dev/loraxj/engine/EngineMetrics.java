@@ -21,6 +21,7 @@ public final class EngineMetrics {
     private final Counter generatedTokens;
     private final Counter promptTokens;
     private final Counter cancelled;
+    private final Counter nonFinite;
     private final Counter proposed;
     private final Counter accepted;
     private final Counter specSteps;
@@ -48,6 +49,7 @@ public final class EngineMetrics {
         generatedTokens = Counter.builder("loraxj_generated_tokens").description("Tokens generated").register(registry);
         promptTokens = Counter.builder("loraxj_prompt_tokens").description("Prompt tokens prefilled").register(registry);
         cancelled = Counter.builder("loraxj_sequences_cancelled").description("Sequences dropped because their client went away").register(registry);
+        nonFinite = Counter.builder("loraxj_sequences_non_finite").description("Sequences failed because their logits held a NaN or an infinity").register(registry);
         proposed = Counter.builder("loraxj_speculative_proposed_tokens").description("Medusa candidates verified").register(registry);
         accepted = Counter.builder("loraxj_speculative_accepted_tokens").description("Medusa candidates accepted").register(registry);
         specSteps = Counter.builder("loraxj_speculative_steps").description("Sequence steps that verified candidates").register(registry);
@@ -69,6 +71,10 @@ public final class EngineMetrics {
     /** Most sequences that ran in one step since the start. */
     public int maxBatchSize() {
         return maxBatchSize.get();
+    }
+
+    void nonFinite() {
+        nonFinite.increment();
     }
 
     void firstToken(long nanos) {

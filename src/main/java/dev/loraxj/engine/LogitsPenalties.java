@@ -53,8 +53,8 @@ final class LogitsPenalties {
                 int id = history[i];
                 if (id >= 0 && id < vocab && (seen[id >>> 6] & (1L << id)) == 0) {
                     seen[id >>> 6] |= 1L << id;
-                    float s = scores[id];
-                    scores[id] = s < 0 ? s * repetition : s / repetition;
+                    double s = scores[id];
+                    scores[id] = saturate(s < 0 ? s * repetition : s / repetition);
                 }
             }
             clear(history, historyLength);
@@ -76,6 +76,21 @@ final class LogitsPenalties {
                 }
             }
         }
+    }
+
+    /** Past this magnitude a penalized score is compressed (logarithmically) instead of overflowing a float. */
+    static final double SATURATION = 1e37;
+
+    /**
+     * The score as a float, order kept: beyond {@link #SATURATION} it grows with the logarithm of
+     * its size, so that tiny or huge penalties neither overflow to infinity nor tie distinct tokens.
+     */
+    static float saturate(double x) {
+        double m = Math.abs(x);
+        if (m <= SATURATION) {
+            return (float) x;
+        }
+        return (float) Math.copySign(SATURATION * (1 + 1e-3 * Math.log(m / SATURATION)), x);
     }
 
     /** Clears the ids' bits, or the whole set when the history is longer than it. */

@@ -52,9 +52,20 @@ final class TokenDistribution {
         vectorSums = !forDraw;
     }
 
+    /**
+     * Temperature, as {@code (score - max) / t}: the same distribution as {@code score / t}, but a
+     * tiny t sends the others to -inf instead of overflowing the best to +inf (which made NaNs).
+     */
     void divide(float temperature) {
+        float top = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) {
-            scores[i] /= temperature;
+            top = Math.max(top, scores[i]);
+        }
+        if (top == Float.NEGATIVE_INFINITY || Float.isNaN(top)) {
+            return;
+        }
+        for (int i = 0; i < vocab; i++) {
+            scores[i] = (scores[i] - top) / temperature;
         }
         normalized = false;
     }

@@ -43,12 +43,12 @@ public final class SafeTensors implements AutoCloseable {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size < 8) {
-                throw new ModelException(path + ": not a safetensors file (" + size + " bytes)");
+                throw new ModelException(path.getFileName() + ": not a safetensors file (" + size + " bytes)");
             }
             MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long headerLen = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
-                throw new ModelException(path + ": corrupt safetensors header length " + headerLen);
+                throw new ModelException(path.getFileName() + ": corrupt safetensors header length " + headerLen);
             }
             byte[] headerBytes = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
             JsonNode header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
@@ -72,7 +72,7 @@ public final class SafeTensors implements AutoCloseable {
                 long begin = info.path("data_offsets").path(0).asLong(-1);
                 long end = info.path("data_offsets").path(1).asLong(-1);
                 if (begin < 0 || end < begin || end > dataLen) {
-                    throw new ModelException(path + ": tensor " + e.getKey() + " has data offsets ["
+                    throw new ModelException(path.getFileName() + ": tensor " + e.getKey() + " has data offsets ["
                             + begin + ", " + end + "] outside the " + dataLen + "-byte data section");
                 }
                 tensors.put(e.getKey(), new Tensor(e.getKey(), dtype, shape, file.asSlice(dataStart + begin, end - begin)));
@@ -80,13 +80,13 @@ public final class SafeTensors implements AutoCloseable {
             return new SafeTensors(path, arena, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
         } catch (IOException e) {
             arena.close();
-            throw new ModelException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new ModelException("cannot read " + path.getFileName() + ": " + e.getClass().getSimpleName(), e);
         } catch (RuntimeException e) {
             arena.close();
             if (e instanceof ModelException) {
                 throw e;
             }
-            throw new ModelException(path + ": corrupt safetensors file: " + e.getMessage(), e);
+            throw new ModelException(path.getFileName() + ": corrupt safetensors file: " + e.getMessage(), e);
         }
     }
 

@@ -53,4 +53,34 @@ public final class BadAdapters {
         Path c = dir.resolve("adapter_config.json");
         Files.writeString(c, Files.readString(c).replace("\"q_proj\"", "\"q_proj\", \"c_attn\""));
     }
+
+    /** A q_proj adapter (r=4, alpha 8) whose every lora_B weight is {@code value}: NaN, an infinity, or a finite overflow. */
+    public static void filledB(Path dir, ModelConfig base, DType dtype, float value) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("adapter_config.json"),
+                "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":[\"q_proj\"]}");
+        dev.loraxj.model.SafeTensorsWriter w = new dev.loraxj.model.SafeTensorsWriter();
+        int d = base.hiddenSize();
+        int out = base.numHeads() * base.headDim();
+        for (int layer = 0; layer < base.numLayers(); layer++) {
+            String prefix = "base_model.model.model.layers." + layer + ".self_attn.q_proj";
+            float[] a = new float[4 * d];
+            java.util.Arrays.fill(a, 0.01f);
+            float[] b = new float[out * 4];
+            java.util.Arrays.fill(b, value);
+            w.add(prefix + ".lora_A.weight", dtype, a, 4, d);
+            w.add(prefix + ".lora_B.weight", dtype, b, out, 4);
+        }
+        w.write(dir.resolve("adapter_model.safetensors"));
+    }
+
+    /** A valid random adapter whose adapter_config.json says {@code "key": value} (raw JSON) instead. */
+    public static void withConfig(Path dir, ModelConfig base, String key, String rawValue) throws IOException {
+        RandomLora.write(dir, base, 4, 8, false, List.of("q_proj"), DType.F32, 4, 0.05);
+        Path c = dir.resolve("adapter_config.json");
+        com.fasterxml.jackson.databind.node.ObjectNode config =
+                (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.toFile());
+        config.set(key, new com.fasterxml.jackson.databind.ObjectMapper().readTree(rawValue));
+        Files.writeString(c, config.toString());
+    }
 }

@@ -27,11 +27,22 @@ class LocalAdapterSourceTest {
 
         assertEquals(inside.toRealPath(), s.fetch(AdapterRef.of(inside.toString(), "local"), null));
         for (String id : List.of(root + "/../secret", root + "/link", outside.toString(), sneaky.toString())) {
-            AdapterException e = assertThrows(AdapterException.class, () -> s.fetch(AdapterRef.of(id, "local"), null), id);
-            assertTrue(e.getMessage().contains("outside the allowed roots"), e.getMessage());
+            AdapterException e = assertThrows(AdapterNotFoundException.class, () -> s.fetch(AdapterRef.of(id, "local"), null), id);
+            // the same words as for a path that does not exist: no oracle of what lies outside the roots
+            assertEquals("local adapter " + id + " was not found under the allowed roots (loraxj.adapters.local-roots)", e.getMessage());
         }
-        AdapterException missing = assertThrows(AdapterException.class, () -> s.fetch(AdapterRef.of(root + "/nope", "local"), null));
-        assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
+        String nope = root + "/nope";
+        AdapterException missing = assertThrows(AdapterNotFoundException.class, () -> s.fetch(AdapterRef.of(nope, "local"), null));
+        assertEquals("local adapter " + nope + " was not found under the allowed roots (loraxj.adapters.local-roots)", missing.getMessage());
+        Files.writeString(root.resolve("plain-file"), "x");
+        AdapterException file = assertThrows(AdapterNotFoundException.class,
+                () -> s.fetch(AdapterRef.of(root.resolve("plain-file").toString(), "local"), null));
+        assertEquals("local adapter " + root.resolve("plain-file") + " was not found under the allowed roots (loraxj.adapters.local-roots)",
+                file.getMessage());
+        for (String hostile : List.of("/etc/passwd", "/etc", "../../../../etc", "..", "a/../../b")) {
+            AdapterException e = assertThrows(AdapterNotFoundException.class, () -> s.fetch(AdapterRef.of(hostile, "local"), null), hostile);
+            assertEquals("local adapter " + hostile + " was not found under the allowed roots (loraxj.adapters.local-roots)", e.getMessage());
+        }
         AdapterException off = assertThrows(AdapterException.class,
                 () -> new LocalAdapterSource(List.of()).fetch(AdapterRef.of(inside.toString(), "local"), null));
         assertTrue(off.getMessage().contains("local-roots"), off.getMessage());

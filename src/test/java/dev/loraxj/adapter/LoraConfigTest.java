@@ -65,4 +65,39 @@ class LoraConfigTest {
         e = assertThrows(AdapterException.class, () -> parse("{\"r\":4}"));
         assertTrue(e.getMessage().contains("target_modules"), e.getMessage());
     }
+
+    @Test
+    void mistypedRanksAlphasAndFlagsAreRefusedNotDefaulted() {
+        String base = "\"target_modules\":[\"q_proj\"]";
+        java.util.Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("\"r\":\"four\"", "r must be a positive integer, got \"four\"");
+        cases.put("\"r\":8.5", "r must be a positive integer, got 8.5");
+        cases.put("\"r\":0", "r must be a positive integer, got 0");
+        cases.put("\"r\":true", "r must be a positive integer, got true");
+        cases.put("\"r\":4294967296", "r must be a positive integer, got 4294967296");
+        cases.put("\"lora_alpha\":\"8\"", "lora_alpha must be a finite number, got \"8\"");
+        cases.put("\"lora_alpha\":1e39", "lora_alpha must be a finite number, got 1.0E39");
+        cases.put("\"use_rslora\":\"yes\"", "use_rslora must be true or false");
+        cases.put("\"rank_pattern\":{\"q_proj\":\"x\"}", "rank_pattern.q_proj must be a positive integer");
+        cases.put("\"alpha_pattern\":{\"q_proj\":null}", "alpha_pattern.q_proj must be a finite number, got \"null\"");
+        cases.put("\"r\":null", null); // absent or null: PEFT's default r=8 (alpha 8: scale 1)
+        cases.put("\"layers_to_transform\":[\"0\"]", "layers_to_transform must hold layer numbers");
+        for (var c : cases.entrySet()) {
+            String json = "{" + c.getKey() + "," + base + "}";
+            if (c.getValue() == null) {
+                assertEquals(8.0 / 8, assertDoesNotThrowParse(json).scale("model.layers.0.self_attn.q_proj"), 0, json);
+                continue;
+            }
+            AdapterException e = assertThrows(AdapterException.class, () -> parse(json), json);
+            assertTrue(e.getMessage().contains(c.getValue()), json + ": " + e.getMessage());
+        }
+    }
+
+    private static LoraConfig assertDoesNotThrowParse(String json) {
+        try {
+            return parse(json);
+        } catch (Exception e) {
+            throw new AssertionError(json, e);
+        }
+    }
 }

@@ -25,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Multi-LoRA through the REST API on stories260K: goldens, names, mixed batches, bad adapters. */
@@ -150,16 +151,33 @@ class AdapterApiTest {
         BadAdapters.maliciousBin(bad.resolve("malicious"));
         BadAdapters.otherBaseModel(bad.resolve("other-base"), cfg);
         BadAdapters.unknownTarget(bad.resolve("unknown-target"), cfg);
+        BadAdapters.filledB(bad.resolve("nan-b"), cfg, DType.F32, Float.NaN);
+        BadAdapters.filledB(bad.resolve("inf-b"), cfg, DType.F32, Float.NEGATIVE_INFINITY);
+        BadAdapters.filledB(bad.resolve("nan-b-bf16"), cfg, DType.BF16, Float.NaN);
+        BadAdapters.filledB(bad.resolve("huge-b"), cfg, DType.F32, 3e38f);
+        BadAdapters.filledB(bad.resolve("large-b"), cfg, DType.F32, 1e37f);
+        BadAdapters.withConfig(bad.resolve("huge-alpha"), cfg, "lora_alpha", "1e39");
+        BadAdapters.withConfig(bad.resolve("rank-four"), cfg, "r", "\"four\"");
         Path outside = Files.createTempDirectory("loraxj-outside");
         Files.createDirectories(bad);
-        Map<String, String> cases = Map.of(
-                bad.resolve("missing").toString(), "does not exist",
+        Map<String, String> cases = new java.util.HashMap<>(Map.of(
+                bad.resolve("missing").toString(), "was not found under the allowed roots",
                 bad.resolve("no-weights").toString(), "neither adapter_model.safetensors nor adapter_model.bin",
                 bad.resolve("truncated").toString(), "safetensors",
                 bad.resolve("malicious").toString(), "outside the torch tensor format",
                 bad.resolve("other-base").toString(), "shape mismatch",
                 bad.resolve("unknown-target").toString(), "c_attn",
-                outside.toString(), "outside the allowed roots");
+                outside.toString(), "was not found under the allowed roots"));
+        cases.putAll(Map.of(
+                bad.resolve("nan-b").toString(), "tensor base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight holds a non-finite value",
+                bad.resolve("inf-b").toString(), "q_proj.lora_B.weight holds a non-finite value (-Infinity",
+                bad.resolve("nan-b-bf16").toString(), "q_proj.lora_B.weight holds a non-finite value (NaN",
+                // finite weights whose update certainly overflows: refused at load
+                bad.resolve("huge-b").toString(), "update of model.layers.0.self_attn.q_proj overflows a float",
+                // within a float's range at load, overflowing in the forward: caught at the sampler, failing only this sequence
+                bad.resolve("large-b").toString(), "non-finite logit",
+                bad.resolve("huge-alpha").toString(), "lora_alpha must be a finite number, got 1.0E39",
+                bad.resolve("rank-four").toString(), "r must be a positive integer, got \"four\""));
         ExecutorService pool = Executors.newFixedThreadPool(16);
         try {
             String good = local(shared("lora-name-max"), "\"max_new_tokens\":8");
@@ -174,6 +192,8 @@ class AdapterApiTest {
                 TestClient.Reply r = bads.get(c.getKey()).get();
                 assertEquals(424, r.status(), c.getKey() + ": " + r.body());
                 assertTrue(r.json().path("error").asText().contains(c.getValue()), c.getKey() + ": " + r.body());
+                // the client's own id may come back; no other server path may
+                assertFalse(r.body().replace(c.getKey(), "").contains(TEST_ADAPTERS.toString()), c.getKey() + ": " + r.body());
             }
             for (CompletableFuture<TestClient.Reply> g : goods) {
                 TestClient.Reply r = g.get();

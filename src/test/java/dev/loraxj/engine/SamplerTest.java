@@ -353,4 +353,75 @@ class SamplerTest {
         }
         return d;
     }
+
+    /** Logits like a real step's: 512 values in about [-12, 12], from a fixed seed. */
+    private static float[] realisticLogits(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] l = new float[512];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = (float) (r.nextGaussian() * 4);
+        }
+        return l;
+    }
+
+    @Test
+    void aTinyTemperatureSamplesTheGreedyTokenWithoutNaNs() {
+        for (float t : new float[]{Float.MIN_VALUE, 1e-45f, 1e-38f, 1e-30f, 1e-10f}) {
+            for (long seed = 0; seed < 50; seed++) {
+                float[] logits = realisticLogits(seed);
+                int greedy = new Sampler(SamplingParams.greedy(), 512).next(logits, 0, NO_HISTORY, 0, 0);
+                Sampler sampler = new Sampler(new SamplingParams(true, t, 0, 1f, 1f, 1f, 0f, 0f, seed, Map.of()), 512);
+                assertEquals(greedy, sampler.next(logits, 0, NO_HISTORY, 0, 0), "temperature " + t + ", seed " + seed);
+                // the limit of softmax(l / t) as t -> 0 puts all mass on the best token
+                assertEquals(0.0, sampler.lastLogprob(), 0.0, "temperature " + t);
+            }
+        }
+        // top_k, top_p and typical_p after a tiny temperature still see a sound distribution
+        float[] logits = realisticLogits(7);
+        int greedy = new Sampler(SamplingParams.greedy(), 512).next(logits, 0, NO_HISTORY, 0, 0);
+        Sampler all = new Sampler(new SamplingParams(true, Float.MIN_VALUE, 5, 0.9f, 0.9f, 1f, 0f, 0f, 3, Map.of()), 512);
+        assertEquals(greedy, all.next(logits, 0, NO_HISTORY, 0, 0));
+    }
+
+    /**
+     * An extreme repetition penalty gives what exact arithmetic gives: the float64 reference applies
+     * it without overflow and takes the argmax; the sampler must agree (and never produce NaN).
+     */
+    @Test
+    void extremeRepetitionPenaltiesKeepTheOrderExactArithmeticGives() {
+        for (float penalty : new float[]{Float.MIN_VALUE, 1e-40f, 1e-20f, 1e20f, 1e38f, Float.MAX_VALUE}) {
+            for (long seed = 0; seed < 30; seed++) {
+                float[] logits = realisticLogits(100 + seed);
+                int[] history = new int[40];
+                SplittableRandom r = new SplittableRandom(seed);
+                for (int i = 0; i < history.length; i++) {
+                    history[i] = r.nextInt(512);
+                }
+                double[] exact = toDouble(logits);
+                boolean[] seen = new boolean[512];
+                for (int id : history) {
+                    if (!seen[id]) {
+                        seen[id] = true;
+                        exact[id] = exact[id] < 0 ? exact[id] * penalty : exact[id] / penalty;
+                    }
+                }
+                int expected = 0;
+                for (int i = 1; i < 512; i++) {
+                    if (exact[i] > exact[expected]) {
+                        expected = i;
+                    }
+                }
+                SamplingParams greedy = new SamplingParams(false, 1f, 0, 1f, 1f, penalty, 0f, 0f, seed, Map.of());
+                Sampler g = new Sampler(greedy, 512);
+                assertEquals(expected, g.next(logits, 0, history, history.length, history.length), "penalty " + penalty + ", seed " + seed);
+                assertTrue(Float.isFinite(g.lastLogprob()), "penalty " + penalty + ": logprob " + g.lastLogprob());
+                Sampler sampled = new Sampler(new SamplingParams(true, 0.7f, 0, 1f, 1f, penalty, 0f, 0f, seed, Map.of()), 512);
+                int id = sampled.next(logits, 0, history, history.length, history.length);
+                assertTrue(id >= 0 && id < 512 && !Float.isNaN(sampled.lastLogprob()), "penalty " + penalty + ": " + id);
+                if (penalty < 1e-30f) { // the penalized best dwarfs everything: sampling is as sure as greedy
+                    assertEquals(expected, id, "sampled, penalty " + penalty + ", seed " + seed);
+                }
+            }
+        }
+    }
 }
