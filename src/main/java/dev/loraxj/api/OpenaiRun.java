@@ -70,6 +70,7 @@ final class OpenaiRun {
         }
         ex.onClientGone(this::cancelAll);
         try {
+            service.checkCapacity(choices, "`n` " + plan.n() + (choices.size() > plan.n() ? " for each of " + choices.size() / plan.n() + " prompts" : ""));
             if (plan.stream()) {
                 stream();
             } else {

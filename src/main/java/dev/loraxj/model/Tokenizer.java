@@ -37,6 +37,26 @@ public final class Tokenizer implements AutoCloseable {
         // transformers' decode applies this Python-side clean-up when the config asks (its default is off)
         this.cleanUpSpaces = tokenizerConfig.path("clean_up_tokenization_spaces").asBoolean(false);
         this.tokenTexts = new String[vocab.size()];
+        int longest = 1;
+        for (int i = 0; i < vocab.size(); i++) {
+            String t = vocab.token(i);
+            if (t != null) {
+                longest = Math.max(longest, t.length());
+            }
+        }
+        // +1: a SentencePiece normalizer prepends the "▁" of the first word
+        this.maxCharsPerToken = longest + 1;
+    }
+
+    private final int maxCharsPerToken;
+
+    /**
+     * An upper bound on the UTF-16 chars of input one token covers: the longest vocabulary string
+     * (byte-level pieces hold one char per byte; byte-fallback pieces cover one char). So a text of
+     * {@code n} chars has at least {@code n / maxCharsPerToken()} tokens, known without tokenizing it.
+     */
+    public int maxCharsPerToken() {
+        return maxCharsPerToken;
     }
 
     public static Tokenizer load(Path modelDir) {

@@ -69,6 +69,9 @@ public class InferenceService {
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
     public Uni<Result> generate(ValidRequest request) {
+        if (request.bestOf() > 1) {
+            checkCapacity(List.of(request), "`best_of` " + request.bestOf());
+        }
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
@@ -87,12 +90,57 @@ public class InferenceService {
                 .onTermination().invoke(permit::release);
     }
 
+    /**
+     * Refuses (422) sequences that can never all be in flight together, however long the client
+     * waits: more than max-concurrent-requests of them, or more KV slots (prompt plus new tokens
+     * each, as admission reserves them) than the whole cache holds. A full server is a 429; this is not.
+     */
+    public void checkCapacity(List<ValidRequest> sequences, String what) {
+        Limits l = host.runtime().limits();
+        if (sequences.size() > l.maxConcurrentRequests()) {
+            throw new ValidationException(what + ": " + sequences.size() + " sequences, more than this server runs at once ("
+                    + l.maxConcurrentRequests() + ", loraxj.max-concurrent-requests)");
+        }
+        long blocks = 0;
+        for (ValidRequest v : sequences) {
+            blocks += slotsOf(v.sequence()) * (long) Math.max(1, v.bestOf());
+        }
+        long total = l.maxBatchTotalTokens() / l.kvBlockSize();
+        if (blocks > total) {
+            throw new ValidationException(what + ": its sequences need " + blocks * l.kvBlockSize() + " KV cache slots together"
+                    + " (prompt plus new tokens each), more than the cache's " + total * l.kvBlockSize() + " (loraxj.max-batch-total-tokens)");
+        }
+    }
+
+    /** KV blocks one sequence reserves when admitted. */
+    private long slotsOf(GenerationRequest r) {
+        int block = host.runtime().limits().kvBlockSize();
+        long slots = (long) r.promptIds().length + r.stopping().maxNewTokens();
+        return (slots + block - 1) / block;
+    }
+
     /** A finished request: the chosen generation and, for best_of, the others. */
     public record Result(Generation best, List<Generation> others) {
     }
 
+    /**
+     * POST /tokenize, bounded: a text longer than the context could ever hold is refused before
+     * tokenizing (by its length in chars), and after it by its token count, so neither the work nor
+     * the answer grows with what a client sends.
+     */
     public TokenSpan[] tokenize(String text, boolean addSpecialTokens) {
-        return host.runtime().tokenizer().encodeWithOffsets(text, addSpecialTokens);
+        ModelRuntime rt = host.runtime();
+        int max = rt.limits().maxTotalTokens();
+        long chars = (long) max * rt.tokenizer().maxCharsPerToken();
+        if (text.length() > chars) {
+            throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-total-tokens). Given: "
+                    + text.length() + " characters, at least " + text.length() / rt.tokenizer().maxCharsPerToken() + " tokens");
+        }
+        TokenSpan[] spans = rt.tokenizer().encodeWithOffsets(text, addSpecialTokens);
+        if (spans.length > max) {
+            throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-total-tokens). Given: " + spans.length);
+        }
+        return spans;
     }
 
     private static GenerationRequest reseeded(GenerationRequest r) {

@@ -148,7 +148,7 @@ public final class RequestValidator {
         }
 
         String inputs = request.inputs();
-        int[] ids = tokenizer.encode(inputs);
+        int[] ids = encodeBounded(inputs, p.truncate());
         if (ids.length == 0) {
             throw new ValidationException("`inputs` tokenized to nothing");
         }
@@ -179,6 +179,40 @@ public final class RequestValidator {
         return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
                 ApiToken.from(p.apiToken(), authorization), mergedFrom);
     }
+
+    /**
+     * Tokenizes no more than can matter. Without truncate, a text with more chars than the longest
+     * prompt can cover ({@code maxInputLength * maxCharsPerToken}) is refused before tokenizing it.
+     * With truncate, only a tail long enough to hold {@code truncate + TAIL_SLACK} tokens is
+     * tokenized; the slack tokens absorb the cut (the caller keeps the last {@code truncate}).
+     */
+    private int[] encodeBounded(String inputs, Integer truncate) {
+        long perToken = tokenizer.maxCharsPerToken();
+        if (truncate == null) {
+            if (inputs.length() > limits.maxInputLength() * perToken) {
+                throw new ValidationException("`inputs` must have less than " + limits.maxInputLength() + " tokens. Given: "
+                        + inputs.length() + " characters, at least " + inputs.length() / perToken
+                        + " tokens (use `truncate` to keep the last tokens)");
+            }
+            return tokenizer.encode(inputs);
+        }
+        long window = (truncate + TAIL_SLACK) * perToken;
+        if (inputs.length() <= window) {
+            return tokenizer.encode(inputs);
+        }
+        int start = (int) (inputs.length() - window);
+        if (Character.isLowSurrogate(inputs.charAt(start))) {
+            start--; // never split a surrogate pair
+        }
+        int[] tail = tokenizer.encode(inputs.substring(start));
+        if (tail.length < truncate + TAIL_SLACK) {
+            return tokenizer.encode(inputs); // a normalizer dropped characters: the bound does not hold, so be exact
+        }
+        return tail; // longer than truncate: the caller keeps the last ones
+    }
+
+    /** Tokens tokenized before the kept ones when truncating, so the cut of the text cannot change them. */
+    static final int TAIL_SLACK = 64;
 
     private String source(GenerateParameters p) {
         String source = p.adapterSource() == null || p.adapterSource().isEmpty() ? catalog.defaultSource() : p.adapterSource();
