@@ -172,8 +172,10 @@ public final class Engine implements AutoCloseable {
             if (firstPos >= s.promptLength() && s.draftLen() > 0 && n == 1 + s.draftLen()) {
                 finished = verify(s, logits, row, now);
             } else {
-                if (firstPos < s.promptLength()) {
+                if (firstPos < s.promptLength() && s.preemptions() == 0) {
                     metrics.prefilled(Math.min(n, s.promptLength() - firstPos));
+                }
+                if (firstPos < s.promptLength()) {
                     if (s.request().prefillDetails()) {
                         recordPrefill(s, firstPos, n, logits, row);
                     }
@@ -313,15 +315,17 @@ public final class Engine implements AutoCloseable {
         metrics.maxBatchSize.accumulateAndGet(scheduler.runningCount(), Math::max);
         metrics.batchTokens.set(batch.numTokens());
         metrics.freeBlocks.set(pool.freeBlocks());
+        metrics.preempted(scheduler.preemptions());
     }
 
     /** Logprob of each prompt token given the ones before it (the first has none). */
     private void recordPrefill(Sequence s, int firstPos, int n, float[] logits, int row) {
         int[] tokens = s.tokens();
-        if (firstPos == 0) {
+        if (firstPos == 0 && s.prefill().isEmpty()) {
             s.prefill().add(new TokenInfo(tokens[0], tokenizer.tokenText(tokens[0]), Float.NaN, tokenizer.isSpecial(tokens[0]), null));
         }
-        for (int q = firstPos; q < firstPos + n && q + 1 < s.promptLength(); q++) {
+        // entry q+1 holds position q+1: a sequence recomputed after a preemption records none twice
+        for (int q = Math.max(firstPos, s.prefill().size() - 1); q < firstPos + n && q + 1 < s.promptLength(); q++) {
             int id = tokens[q + 1];
             float lp = Sampler.logSoftmaxAt(logits, (row + q - firstPos) * vocabSize, vocabSize, id);
             s.prefill().add(new TokenInfo(id, tokenizer.tokenText(id), lp, tokenizer.isSpecial(id), null));

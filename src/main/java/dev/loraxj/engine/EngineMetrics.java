@@ -22,6 +22,7 @@ public final class EngineMetrics {
     private final Counter promptTokens;
     private final Counter cancelled;
     private final Counter nonFinite;
+    private final Counter preemptions;
     private final Counter proposed;
     private final Counter accepted;
     private final Counter specSteps;
@@ -49,6 +50,7 @@ public final class EngineMetrics {
         generatedTokens = Counter.builder("loraxj_generated_tokens").description("Tokens generated").register(registry);
         promptTokens = Counter.builder("loraxj_prompt_tokens").description("Prompt tokens prefilled").register(registry);
         cancelled = Counter.builder("loraxj_sequences_cancelled").description("Sequences dropped because their client went away").register(registry);
+        preemptions = Counter.builder("loraxj_preemptions").description("Running sequences preempted (KV freed, recomputed later) because the KV cache ran dry").register(registry);
         nonFinite = Counter.builder("loraxj_sequences_non_finite").description("Sequences failed because their logits held a NaN or an infinity").register(registry);
         proposed = Counter.builder("loraxj_speculative_proposed_tokens").description("Medusa candidates verified").register(registry);
         accepted = Counter.builder("loraxj_speculative_accepted_tokens").description("Medusa candidates accepted").register(registry);
@@ -71,6 +73,14 @@ public final class EngineMetrics {
     /** Most sequences that ran in one step since the start. */
     public int maxBatchSize() {
         return maxBatchSize.get();
+    }
+
+    /** Brings the counter up to the scheduler's total. */
+    void preempted(long total) {
+        double more = total - preemptions.count();
+        if (more > 0) {
+            preemptions.increment(more);
+        }
     }
 
     void nonFinite() {

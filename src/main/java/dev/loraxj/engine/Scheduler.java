@@ -15,8 +15,10 @@ import java.util.function.Consumer;
 /**
  * Decides what runs each step, with LoRAX's semantics: one queue per adapter; at most
  * {@code maxActiveAdapters} adapters active at once; among active adapters the oldest request whose
- * gate (adapter load, access check) has opened joins first, when its whole KV need fits (first come,
- * first served: nothing overtakes a request that waits for blocks). Once an adapter has been active
+ * gate (adapter load, access check) has opened joins first, when the blocks of its prompt (plus a
+ * watermark) are free (first come, first served: nothing overtakes a request that waits for blocks).
+ * Blocks are taken as sequences grow; when none are left the newest running sequence is preempted
+ * and later recomputed. Once an adapter has been active
  * for {@code cycleNanos} while others wait, it takes no new requests and leaves the active set when
  * its running ones finish, so no adapter starves. Each step every running sequence decodes, and
  * prefill chunks share {@code maxPrefillTokens}. Engine thread only.
@@ -43,6 +45,11 @@ final class Scheduler {
     private final List<AdapterQueue> active = new ArrayList<>();
     private final ArrayDeque<AdapterQueue> pending = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    private final List<Sequence> byAge = new ArrayList<>(); // the running ones in admission order
+    private final List<Sequence> growing = new ArrayList<>();
+    private final int watermark;
+    private long admissions;
+    private long preemptions;
     private int waitingCount;
 
     // The plan of the last schedule(): scheduled[i] runs chunk[i] tokens; logits from logitsFrom[i].
@@ -75,6 +82,7 @@ final class Scheduler {
         this.maxLogitRows = Math.max(1, maxLogitRows);
         this.maxActive = Math.max(1, maxActiveAdapters);
         this.cycleNanos = cycleNanos;
+        this.watermark = Math.max(1, pool.numBlocks() / 100); // vLLM's 1%
     }
 
     void enqueue(Sequence seq) {
@@ -129,6 +137,7 @@ final class Scheduler {
                 pool.free(s.blocks());
                 queueOf(s).running--;
                 it.remove();
+                byAge.remove(s);
                 cancelled++;
             }
         }
@@ -140,6 +149,7 @@ final class Scheduler {
         pool.free(seq.blocks());
         queueOf(seq).running--;
         running.remove(seq);
+        byAge.remove(seq);
     }
 
     /** Drops everything (engine failure or shutdown); returns what was dropped. */
@@ -147,6 +157,7 @@ final class Scheduler {
         List<Sequence> all = new ArrayList<>(running);
         running.forEach(s -> pool.free(s.blocks()));
         running.clear();
+        byAge.clear();
         for (AdapterQueue q : queues.values()) {
             all.addAll(q.waiting);
         }
@@ -157,32 +168,40 @@ final class Scheduler {
         return all;
     }
 
-    /** Rotates the active set, admits what fits, and fills {@code batch} with this step's tokens. */
+    /**
+     * Rotates the active set, gives running sequences the KV blocks this step writes (preempting
+     * the newest when the pool runs dry), admits what fits, and fills {@code batch} with this step's tokens.
+     */
     void schedule(StepBatch batch, long now, Tokenizer tokenizer) {
         batch.clear();
         numScheduled = 0;
         rotate(now);
+        speculating = running.size() <= speculativeMaxBatch;
+        boolean preemptedAny = grow();
         int budget = maxPrefillTokens;
         for (Sequence s : running) {
             budget -= prefillNeed(s, budget);
         }
-        while (budget > 0) {
+        // after a preemption nothing new joins: the pool is short, and the preempted go first next time
+        while (budget > 0 && !preemptedAny) {
             Sequence next = oldestAdmissible(now);
             if (next == null) {
                 break;
             }
             next.resolve(defaultMedusa, speculativeTokens);
-            int blocks = pool.blocksFor(next.maxSlots()) - next.blocks().size();
-            if (!pool.canAllocate(blocks)) {
+            // its prompt (or, resumed, every token it has), plus a watermark kept for running sequences to grow into
+            int blocks = pool.blocksFor(next.length()) - next.blocks().size();
+            if (!pool.canAllocate(blocks + (running.isEmpty() ? 0 : watermark))) {
                 break; // first come, first served: the oldest waits for blocks; nothing overtakes it
             }
             AdapterQueue q = queueOf(next);
             q.waiting.remove(next);
             waitingCount--;
             q.running++;
-            pool.allocate(next.blocks(), next.maxSlots());
-            next.started(now, tokenizer);
+            pool.allocate(next.blocks(), next.length());
+            next.started(now, ++admissions, tokenizer);
             insertGrouped(next);
+            byAge.add(next);
             budget -= prefillNeed(next, budget);
         }
         // planned in running order, so each adapter's rows form one segment
@@ -195,7 +214,64 @@ final class Scheduler {
 
     /** Prompt tokens the sequence would prefill this step within {@code budget}. */
     private static int prefillNeed(Sequence s, int budget) {
-        return s.cached() >= s.promptLength() ? 0 : Math.min(s.uncached(), Math.max(0, budget));
+        return s.prefilling() ? Math.min(s.uncached(), Math.max(0, budget)) : 0;
+    }
+
+    /**
+     * KV on demand: each decoding sequence gets a block when it crosses a block boundary. When the
+     * pool is dry, the most recently admitted sequence is preempted (its blocks freed, itself put
+     * back at the head of its queue) until the older ones fit. Returns whether any was preempted.
+     */
+    private boolean grow() {
+        boolean any = false;
+        growing.clear();
+        growing.addAll(byAge); // oldest first
+        for (Sequence s : growing) {
+            if (s.blocks().size() == 0) {
+                continue; // preempted earlier in this loop (a running sequence holds at least one block)
+            }
+            int slots = s.prefilling() ? s.length() : s.cached() + 1;
+            if (!s.prefilling() && speculating && s.draftLen() > 0) {
+                int withDraft = s.cached() + 1 + s.draftLen(); // candidates only where they fit: nothing is preempted for them
+                if (pool.canAllocate(pool.blocksFor(withDraft) - s.blocks().size())) {
+                    slots = withDraft;
+                }
+            }
+            int need = pool.blocksFor(slots) - s.blocks().size();
+            boolean self = false;
+            while (need > 0 && !pool.canAllocate(need)) {
+                Sequence victim = byAge.getLast();
+                preempt(victim);
+                any = true;
+                if (victim == s) {
+                    self = true;
+                    break;
+                }
+            }
+            if (!self && need > 0) {
+                pool.allocate(s.blocks(), slots);
+            }
+        }
+        growing.clear();
+        return any;
+    }
+
+    /** Frees the sequence's blocks and puts it back at the head of its queue, to be recomputed when admitted again. */
+    private void preempt(Sequence s) {
+        pool.free(s.blocks());
+        s.preempted();
+        running.remove(s);
+        byAge.remove(s);
+        AdapterQueue q = queueOf(s);
+        q.running--;
+        q.waiting.addFirst(s);
+        waitingCount++;
+        preemptions++;
+    }
+
+    /** Sequences preempted since the start. */
+    long preemptions() {
+        return preemptions;
     }
 
     /** Deactivates idle adapters, and drained ones past their cycle time, then activates pending ones. */
@@ -280,8 +356,9 @@ final class Scheduler {
     /** Adds the sequence's next run of tokens to the batch; returns the prefill tokens it used. */
     private int plan(StepBatch batch, Sequence s, int budget) {
         int uncached = s.uncached();
-        boolean decoding = s.cached() >= s.promptLength();
-        if (decoding && s.draftLen() > 0 && speculating) {
+        boolean decoding = !s.prefilling();
+        int room = s.blocks().size() * pool.blockSize() - s.cached(); // never write past the blocks it holds
+        if (decoding && s.draftLen() > 0 && speculating && room >= 1 + s.draftLen()) {
             int n = 1 + s.draftLen();
             record(batch, s, n, 0);
             batch.addSequence(s.specRun(), 0, n, s.cached(), s.blocks().array(), 0, s.lora());
@@ -290,8 +367,8 @@ final class Scheduler {
         if (decoding) {
             s.drafted(0); // not verified this step: the candidates would be for the wrong position
         }
-        int n = decoding ? uncached : Math.min(uncached, budget);
-        boolean wantsAll = s.request().prefillDetails() && !decoding;
+        int n = Math.min(room, decoding ? uncached : Math.min(uncached, budget));
+        boolean wantsAll = s.request().prefillDetails() && s.cached() < s.promptLength();
         if (wantsAll) {
             n = Math.min(n, maxLogitRows);
         }

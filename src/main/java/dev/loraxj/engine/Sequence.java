@@ -44,6 +44,8 @@ public final class Sequence {
     private long startNanos;
     private long lastTokenNanos;
     private volatile boolean cancelled;
+    private long admittedAt;
+    private int preemptions;
 
     /**
      * @param adapterKey identifies the adapter for queueing and grouping (null for the base model)
@@ -193,12 +195,28 @@ public final class Sequence {
         return length - promptLength;
     }
 
+    /** Whether the next step feeds more than the one token a decode step feeds: its prompt, or a recompute after preemption. */
+    boolean prefilling() {
+        return cached < promptLength || length - cached > 1;
+    }
+
+    /** Admission order: a later-admitted sequence has a larger stamp (the first preempted when KV runs dry). */
+    long admittedAt() {
+        return admittedAt;
+    }
+
     /**
-     * Token slots the sequence can ever need: prompt plus every new token but the last (never fed
-     * back), plus room for the candidates a verification step writes past them.
+     * Taken out of the batch with its KV freed; it keeps its tokens, sampler, stops and events
+     * sent, and recomputes its KV (prompt and generated tokens) when admitted again.
      */
-    int maxSlots() {
-        return tokens.length - 1 + speculate;
+    void preempted() {
+        cached = 0;
+        draftLen = 0;
+        preemptions++;
+    }
+
+    int preemptions() {
+        return preemptions;
     }
 
     int uncached() {
@@ -239,6 +257,9 @@ public final class Sequence {
      * the server's default) with up to {@code speculativeTokens} candidates per step.
      */
     void resolve(MedusaHeads defaultMedusa, int speculativeTokens) {
+        if (specRun != null) {
+            return; // resumed after a preemption: already resolved
+        }
         SequenceAdapter a = gate == null ? SequenceAdapter.NONE : gate.join();
         lora = a.lora();
         medusa = a.medusa() != null ? a.medusa() : defaultMedusa;
@@ -246,10 +267,13 @@ public final class Sequence {
         specRun = new int[speculate + 1];
     }
 
-    /** Admitted to the batch. */
-    void started(long now, Tokenizer tokenizer) {
-        startNanos = now;
-        detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
+    /** Admitted to the batch (again, after a preemption: its stream state is kept). */
+    void started(long now, long stamp, Tokenizer tokenizer) {
+        admittedAt = stamp;
+        if (detokenizer == null) {
+            startNanos = now;
+            detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
+        }
     }
 
     IncrementalDetokenizer detokenizer() {

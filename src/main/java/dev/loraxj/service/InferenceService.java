@@ -92,8 +92,9 @@ public class InferenceService {
 
     /**
      * Refuses (422) sequences that can never all be in flight together, however long the client
-     * waits: more than max-concurrent-requests of them, or more KV slots (prompt plus new tokens
-     * each, as admission reserves them) than the whole cache holds. A full server is a 429; this is not.
+     * waits: more than max-concurrent-requests of them, or prompts that together need more KV
+     * blocks than the whole cache holds (each is admitted with its prompt's blocks; new tokens take
+     * blocks as they come). A full server is a 429; this is not.
      */
     public void checkCapacity(List<ValidRequest> sequences, String what) {
         Limits l = host.runtime().limits();
@@ -103,20 +104,14 @@ public class InferenceService {
         }
         long blocks = 0;
         for (ValidRequest v : sequences) {
-            blocks += slotsOf(v.sequence()) * (long) Math.max(1, v.bestOf());
+            int prompt = v.sequence().promptIds().length;
+            blocks += (prompt + l.kvBlockSize() - 1) / l.kvBlockSize() * (long) Math.max(1, v.bestOf());
         }
         long total = l.maxBatchTotalTokens() / l.kvBlockSize();
         if (blocks > total) {
-            throw new ValidationException(what + ": its sequences need " + blocks * l.kvBlockSize() + " KV cache slots together"
-                    + " (prompt plus new tokens each), more than the cache's " + total * l.kvBlockSize() + " (loraxj.max-batch-total-tokens)");
+            throw new ValidationException(what + ": its prompts need " + blocks * l.kvBlockSize() + " KV cache slots together,"
+                    + " more than the cache's " + total * l.kvBlockSize() + " (loraxj.max-batch-total-tokens)");
         }
-    }
-
-    /** KV blocks one sequence reserves when admitted. */
-    private long slotsOf(GenerationRequest r) {
-        int block = host.runtime().limits().kvBlockSize();
-        long slots = (long) r.promptIds().length + r.stopping().maxNewTokens();
-        return (slots + block - 1) / block;
     }
 
     /** A finished request: the chosen generation and, for best_of, the others. */
@@ -124,21 +119,22 @@ public class InferenceService {
     }
 
     /**
-     * POST /tokenize, bounded: a text longer than the context could ever hold is refused before
-     * tokenizing (by its length in chars), and after it by its token count, so neither the work nor
-     * the answer grows with what a client sends.
+     * POST /tokenize, bounded: texts may be longer than a prompt (clients count tokens to decide what
+     * to cut), but not longer than the whole KV cache, which no use of the answer needs. Refused
+     * before tokenizing by length in chars, and after it by token count, so neither the work nor the
+     * answer grows with what a client sends.
      */
     public TokenSpan[] tokenize(String text, boolean addSpecialTokens) {
         ModelRuntime rt = host.runtime();
-        int max = rt.limits().maxTotalTokens();
+        int max = rt.limits().maxBatchTotalTokens();
         long chars = (long) max * rt.tokenizer().maxCharsPerToken();
         if (text.length() > chars) {
-            throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-total-tokens). Given: "
+            throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-batch-total-tokens). Given: "
                     + text.length() + " characters, at least " + text.length() / rt.tokenizer().maxCharsPerToken() + " tokens");
         }
         TokenSpan[] spans = rt.tokenizer().encodeWithOffsets(text, addSpecialTokens);
         if (spans.length > max) {
-            throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-total-tokens). Given: " + spans.length);
+            throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-batch-total-tokens). Given: " + spans.length);
         }
         return spans;
     }

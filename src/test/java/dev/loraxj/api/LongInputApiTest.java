@@ -26,16 +26,25 @@ class LongInputApiTest {
 
     static final String MEGABYTE = "Once upon a time, there was a little girl. ".repeat(24_000);
 
+    /** The cap of /tokenize: the KV cache's size, as /info reports it. */
+    int cacheTokens() {
+        return client.get("/info").json().path("max_batch_total_tokens").asInt();
+    }
+
     @Test
     void tokenizeRefusesWhatNoContextHoldsWithASmallAnswer() {
         TestClient.Reply r = client.post("/tokenize", "{\"inputs\":" + GenerateApiTest.quote(MEGABYTE) + "}");
         assertEquals(422, r.status(), r.body().length() > 300 ? r.body().substring(0, 300) : r.body());
         assertTrue(r.body().length() < 400, "a short error, not a token list: " + r.body().length() + " bytes");
-        assertTrue(r.json().path("error").asText().contains("loraxj.max-total-tokens"), r.body());
-        // within the char bound but past the token limit (512 for stories260K): refused by its count
-        TestClient.Reply counted = client.post("/tokenize", "{\"inputs\":" + GenerateApiTest.quote("x".repeat(600)) + "}");
+        assertTrue(r.json().path("error").asText().contains("loraxj.max-batch-total-tokens"), r.body());
+        // within the char bound but past the token limit: refused by its count (one token per x, plus "▁" and BOS)
+        int cap = cacheTokens();
+        TestClient.Reply counted = client.post("/tokenize", "{\"inputs\":" + GenerateApiTest.quote("x".repeat(cap)) + "}");
         assertEquals(422, counted.status(), counted.body());
-        assertTrue(counted.json().path("error").asText().contains("Given: 602"), counted.body());
+        assertTrue(counted.json().path("error").asText().contains("Given: " + (cap + 2)), counted.body());
+        TestClient.Reply longer = client.post("/tokenize", "{\"inputs\":" + GenerateApiTest.quote("x".repeat(1000)) + "}");
+        assertEquals(200, longer.status(), "longer than a prompt is fine: clients count tokens to decide what to cut");
+        assertEquals(1002, longer.json().size());
         TestClient.Reply fine = client.post("/tokenize", "{\"inputs\":\"Once upon a time\"}");
         assertEquals(200, fine.status(), fine.body());
         assertEquals(5, fine.json().size(), fine.body());

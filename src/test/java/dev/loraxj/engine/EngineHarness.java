@@ -33,7 +33,7 @@ final class EngineHarness implements AutoCloseable {
     }
 
     /** Collects a sequence's events. */
-    static final class Collector implements SequenceListener {
+    static class Collector implements SequenceListener {
         final List<TokenEvent> events = new ArrayList<>();
         final CompletableFuture<Generation> done = new CompletableFuture<>();
 
