@@ -62,7 +62,7 @@ final class OpenaiRequests {
         List<String> stops = stops(r.stop());
         GenerateParameters p = parameters(r.model(), r.adapterSource(), r.apiToken(), r.temperature(), r.topP(), r.topK(),
                 r.repetitionPenalty(), r.frequencyPenalty(), r.presencePenalty(), maxTokens, r.ignoreEosToken(), stops,
-                logprobs, false, Math.max(0, top), null, r.seed(), r.logitBias());
+                logprobs, false, Math.max(0, top), null, r.seed(), r.logitBias(), r.cacheSalt());
         return new Plan(name(r.model(), baseModel), n(r.n()), stream, includeUsage(r.streamOptions(), stream), top, false, stops, p);
     }
 
@@ -90,7 +90,7 @@ final class OpenaiRequests {
         List<String> stops = stops(r.stop());
         GenerateParameters p = parameters(r.model(), r.adapterSource(), r.apiToken(), r.temperature(), r.topP(), r.topK(),
                 r.repetitionPenalty(), r.frequencyPenalty(), r.presencePenalty(), maxTokens, r.ignoreEosToken(), stops,
-                top >= 0, echo && top >= 0, Math.max(0, top), r.bestOf(), r.seed(), r.logitBias());
+                top >= 0, echo && top >= 0, Math.max(0, top), r.bestOf(), r.seed(), r.logitBias(), r.cacheSalt());
         return new Plan(name(r.model(), baseModel), n, stream, includeUsage(r.streamOptions(), stream), top, echo, stops, p);
     }
 
@@ -102,7 +102,7 @@ final class OpenaiRequests {
                                                  Float topP, Integer topK, Float repetitionPenalty, Float frequencyPenalty,
                                                  Float presencePenalty, Integer maxTokens, Boolean ignoreEos,
                                                  List<String> stops, boolean details, boolean prefill, int alternatives,
-                                                 Integer bestOf, Long seed, Map<String, Float> logitBias) {
+                                                 Integer bestOf, Long seed, Map<String, Float> logitBias, String cacheSalt) {
         if (temperature != null && !(temperature >= 0f && temperature <= 2f)) {
             throw new ValidationException("`temperature` must be between 0 and 2");
         }
@@ -114,7 +114,7 @@ final class OpenaiRequests {
         return new GenerateParameters(adapter, adapterSource, null, apiToken, bestOf, greedy ? null : temperature,
                 repetitionPenalty, frequencyPenalty, presencePenalty, greedy ? null : topK, greedy ? null : topP, null,
                 !greedy, maxTokens, ignoreEos, false, stops, null, null, details, prefill,
-                alternatives > 0 ? alternatives : null, null, seed, null, logitBias);
+                alternatives > 0 ? alternatives : null, null, seed, null, logitBias, cacheSalt);
     }
 
     /** The prompts of a completions request: one string, or an array of strings. */

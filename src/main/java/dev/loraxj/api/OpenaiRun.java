@@ -58,8 +58,7 @@ final class OpenaiRun {
         }
         GenerationRequest r = v.sequence();
         long seed = r.sampling().seed() + i;
-        GenerationRequest again = new GenerationRequest(r.promptIds(), r.sampling().withSeed(seed), r.stopping(), r.details(),
-                r.prefillDetails(), r.alternatives(), r.seedReported() == null ? null : seed);
+        GenerationRequest again = r.reseeded(seed, r.seedReported() == null ? null : seed);
         return new ValidRequest(v.inputs(), again, v.bestOf(), v.returnFullText(), v.details(), v.decoderInputDetails(),
                 v.adapter(), v.token(), v.mergedFrom());
     }

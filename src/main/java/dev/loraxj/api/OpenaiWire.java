@@ -20,7 +20,8 @@ public final class OpenaiWire {
                               StreamOptions streamOptions, Float presencePenalty, Float frequencyPenalty,
                               Map<String, Float> logitBias, Boolean logprobs, Integer topLogprobs, Long seed,
                               String user, JsonNode responseFormat, JsonNode tools, String adapterSource,
-                              String apiToken, Integer topK, Float repetitionPenalty, Boolean ignoreEosToken) {
+                              String apiToken, Integer topK, Float repetitionPenalty, Boolean ignoreEosToken,
+                              String cacheSalt) {
     }
 
     /** One message; content is a string, an array of text parts, or null. */
@@ -33,7 +34,7 @@ public final class OpenaiWire {
                                     Boolean echo, JsonNode stop, Float presencePenalty, Float frequencyPenalty,
                                     Integer bestOf, Map<String, Float> logitBias, String user, Long seed,
                                     String adapterSource, String apiToken, Integer topK, Float repetitionPenalty,
-                                    Boolean ignoreEosToken) {
+                                    Boolean ignoreEosToken, String cacheSalt) {
     }
 
     public record StreamOptions(Boolean includeUsage) {

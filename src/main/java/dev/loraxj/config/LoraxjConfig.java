@@ -71,6 +71,13 @@ public interface LoraxjConfig {
     @WithDefault("2s")
     Duration adapterCycleTime();
 
+    /**
+     * Automatic prefix caching: full KV blocks are shared among requests with the same prefix,
+     * adapter and cache salt, and kept after their requests end until the cache needs the room.
+     */
+    @WithDefault("true")
+    boolean prefixCaching();
+
     Adapters adapters();
 
     Auth auth();

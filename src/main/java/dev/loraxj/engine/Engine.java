@@ -51,7 +51,7 @@ public final class Engine implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.vocabSize = backend.config().vocabSize();
         int numBlocks = Math.max(1, config.maxBatchTotalTokens() / config.blockSize());
-        this.pool = new KvBlockPool(numBlocks, config.blockSize());
+        this.pool = new KvBlockPool(numBlocks, config.blockSize(), config.prefixCaching());
         backend.allocateKvCache(numBlocks, config.blockSize());
         this.metrics = new EngineMetrics(registry, numBlocks);
         this.scheduler = new Scheduler(pool, config.maxBatchPrefillTokens(), MAX_LOGIT_FLOATS / vocabSize,
@@ -69,6 +69,11 @@ public final class Engine implements AutoCloseable {
 
     public EngineMetrics metrics() {
         return metrics;
+    }
+
+    /** The block pool, for tests that check reference counts once the engine is idle. */
+    KvBlockPool pool() {
+        return pool;
     }
 
     public int totalBlocks() {
@@ -190,6 +195,7 @@ public final class Engine implements AutoCloseable {
                     }
                 }
             }
+            scheduler.computed(s);
             if (finished) {
                 if (done == null) {
                     done = new ArrayList<>();
@@ -316,6 +322,8 @@ public final class Engine implements AutoCloseable {
         metrics.batchTokens.set(batch.numTokens());
         metrics.freeBlocks.set(pool.freeBlocks());
         metrics.preempted(scheduler.preemptions());
+        metrics.prefixCache(scheduler.prefixQueries(), scheduler.prefixHits(), scheduler.prefixHitTokens());
+        metrics.cachedBlocks.set(pool.cachedBlocks());
     }
 
     /** Logprob of each prompt token given the ones before it (the first has none). */

@@ -8,16 +8,31 @@ package dev.loraxj.engine;
  * @param medusa            the server's default Medusa heads (null: none; per-request heads still need them)
  * @param speculativeTokens candidates verified per step by sequences with heads
  * @param speculativeMaxBatch steps with more sequences than this decode without speculation
+ * @param prefixCaching     share computed KV blocks among requests with the same prefix, adapter and salt
  */
 public record EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize,
                            int maxActiveAdapters, long adapterCycleNanos,
-                           dev.loraxj.backend.MedusaHeads medusa, int speculativeTokens, int speculativeMaxBatch) {
+                           dev.loraxj.backend.MedusaHeads medusa, int speculativeTokens, int speculativeMaxBatch,
+                           boolean prefixCaching) {
 
     public EngineConfig {
         if (blockSize < 1 || maxBatchPrefillTokens < 1 || maxBatchTotalTokens < blockSize || maxActiveAdapters < 1) {
             throw new IllegalArgumentException("invalid engine budgets: total " + maxBatchTotalTokens
                     + ", prefill " + maxBatchPrefillTokens + ", block " + blockSize + ", active adapters " + maxActiveAdapters);
         }
+    }
+
+    /** With prefix caching on. */
+    public EngineConfig(int maxBatchTotalTokens, int maxBatchPrefillTokens, int blockSize, int maxActiveAdapters,
+                        long adapterCycleNanos, dev.loraxj.backend.MedusaHeads medusa, int speculativeTokens, int speculativeMaxBatch) {
+        this(maxBatchTotalTokens, maxBatchPrefillTokens, blockSize, maxActiveAdapters, adapterCycleNanos, medusa, speculativeTokens,
+                speculativeMaxBatch, true);
+    }
+
+    /** The same budgets with prefix caching on or off. */
+    public EngineConfig withPrefixCaching(boolean on) {
+        return new EngineConfig(maxBatchTotalTokens, maxBatchPrefillTokens, blockSize, maxActiveAdapters, adapterCycleNanos, medusa,
+                speculativeTokens, speculativeMaxBatch, on);
     }
 
     /** Budgets with LoRAX's adapter defaults (1024 active adapters, 2 s cycle) and no speculation. */

@@ -17,6 +17,10 @@ public final class EngineMetrics {
     final AtomicInteger maxBatchSize = new AtomicInteger();
     final AtomicInteger batchTokens = new AtomicInteger();
     final AtomicInteger freeBlocks = new AtomicInteger();
+    final AtomicInteger cachedBlocks = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong prefixQueries = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong prefixHits = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong prefixHitTokens = new java.util.concurrent.atomic.AtomicLong();
     final AtomicInteger activeAdapters = new AtomicInteger();
     private final Counter generatedTokens;
     private final Counter promptTokens;
@@ -43,6 +47,14 @@ public final class EngineMetrics {
                 .description("Tokens in the last step (decode plus prefill chunks)").register(registry);
         Gauge.builder("loraxj_kv_cache_free_blocks", freeBlocks, AtomicInteger::get)
                 .description("Free blocks of the paged KV cache").register(registry);
+        Gauge.builder("loraxj_kv_cache_cached_blocks", cachedBlocks, AtomicInteger::get)
+                .description("Free KV blocks that still hold a cached prefix (counted as free)").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("loraxj_prefix_cache_queries", prefixQueries, java.util.concurrent.atomic.AtomicLong::get)
+                .description("Admissions that looked up their prefix in the cache").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("loraxj_prefix_cache_hits", prefixHits, java.util.concurrent.atomic.AtomicLong::get)
+                .description("Admissions that reused at least one cached block").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("loraxj_prefix_cache_hit_tokens", prefixHitTokens, java.util.concurrent.atomic.AtomicLong::get)
+                .description("Prompt tokens whose KV came from the prefix cache instead of being computed").register(registry);
         Gauge.builder("loraxj_active_adapters", activeAdapters, AtomicInteger::get)
                 .description("Adapters (the base model counts as one) taking requests").register(registry);
         Gauge.builder("loraxj_kv_cache_blocks", () -> totalBlocks)
@@ -81,6 +93,17 @@ public final class EngineMetrics {
         if (more > 0) {
             preemptions.increment(more);
         }
+    }
+
+    void prefixCache(long queries, long hits, long hitTokens) {
+        prefixQueries.set(queries);
+        prefixHits.set(hits);
+        prefixHitTokens.set(hitTokens);
+    }
+
+    /** Tokens served from the prefix cache since the start. */
+    public long prefixHitTokens() {
+        return prefixHitTokens.get();
     }
 
     void nonFinite() {

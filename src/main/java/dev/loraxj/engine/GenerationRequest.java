@@ -8,6 +8,7 @@ package dev.loraxj.engine;
  * @param prefillDetails      report the prompt tokens' logprobs (decoder_input_details)
  * @param alternatives        top-k alternatives to report per generated token (0 for none)
  * @param seedReported        the seed to report in details (null when decoding greedily)
+ * @param cacheSalt           prefixes are shared only among requests with the same salt (null: the common pool)
  */
 public record GenerationRequest(
         int[] promptIds,
@@ -16,5 +17,18 @@ public record GenerationRequest(
         boolean details,
         boolean prefillDetails,
         int alternatives,
-        Long seedReported) {
+        Long seedReported,
+        String cacheSalt) {
+
+    /** A request in the common prefix-cache pool. */
+    public GenerationRequest(int[] promptIds, SamplingParams sampling, StoppingParams stopping, boolean details,
+                             boolean prefillDetails, int alternatives, Long seedReported) {
+        this(promptIds, sampling, stopping, details, prefillDetails, alternatives, seedReported, null);
+    }
+
+    /** The same request drawing with another seed (best_of, n), reporting {@code reported}. */
+    public GenerationRequest reseeded(long seed, Long reported) {
+        return new GenerationRequest(promptIds, sampling.withSeed(seed), stopping, details, prefillDetails, alternatives, reported,
+                cacheSalt);
+    }
 }

@@ -50,6 +50,11 @@ final class Scheduler {
     private final int watermark;
     private long admissions;
     private long preemptions;
+    private long prefixQueries;
+    private long prefixHits;
+    private long prefixHitTokens;
+    private final Map<dev.loraxj.backend.LoraAdapter, Long> serials = new java.util.WeakHashMap<>();
+    private long lastSerial;
     private int waitingCount;
 
     // The plan of the last schedule(): scheduled[i] runs chunk[i] tokens; logits from logitsFrom[i].
@@ -189,8 +194,12 @@ final class Scheduler {
                 break;
             }
             next.resolve(defaultMedusa, speculativeTokens);
-            // its prompt (or, resumed, every token it has), plus a watermark kept for running sequences to grow into
-            int blocks = pool.blocksFor(next.length()) - next.blocks().size();
+            next.adapterSerial(serial(next.lora()));
+            // prompt logprobs need logits at every position, so such a request computes its whole prompt
+            KvBlockPool.PrefixHit hit = next.request().prefillDetails() ? KvBlockPool.PrefixHit.NONE
+                    : pool.lookup(next.tokens(), next.length(), next.adapterSerial(), next.request().cacheSalt());
+            // its prompt (or, resumed, every token it has) less what the cache holds, plus a watermark for running sequences to grow into
+            int blocks = pool.blocksFor(next.length()) - hit.blocks().length + hit.evictable();
             if (!pool.canAllocate(blocks + (running.isEmpty() ? 0 : watermark))) {
                 break; // first come, first served: the oldest waits for blocks; nothing overtakes it
             }
@@ -198,7 +207,14 @@ final class Scheduler {
             q.waiting.remove(next);
             waitingCount--;
             q.running++;
+            pool.share(next.blocks(), hit, next.chain());
             pool.allocate(next.blocks(), next.length());
+            next.markCached(hit.tokens(pool.blockSize()));
+            prefixQueries++;
+            if (hit.blocks().length > 0) {
+                prefixHits++;
+                prefixHitTokens += hit.tokens(pool.blockSize());
+            }
             next.started(now, ++admissions, tokenizer);
             insertGrouped(next);
             byAge.add(next);
@@ -272,6 +288,34 @@ final class Scheduler {
     /** Sequences preempted since the start. */
     long preemptions() {
         return preemptions;
+    }
+
+    /** Registers the blocks the last step filled with computed KV, so later requests can share them. */
+    void computed(Sequence s) {
+        pool.register(s.blocks(), s.cached() / pool.blockSize(), s.chain(), s.tokens(), s.adapterSerial(), s.request().cacheSalt());
+    }
+
+    /**
+     * The prefix cache's name for a loaded adapter: a number per instance, so a merge (its own
+     * instance per spec) or a reloaded adapter never meets KV computed under another.
+     */
+    private long serial(dev.loraxj.backend.LoraAdapter lora) {
+        if (lora == null) {
+            return 0;
+        }
+        return serials.computeIfAbsent(lora, a -> ++lastSerial);
+    }
+
+    long prefixQueries() {
+        return prefixQueries;
+    }
+
+    long prefixHits() {
+        return prefixHits;
+    }
+
+    long prefixHitTokens() {
+        return prefixHitTokens;
     }
 
     /** Deactivates idle adapters, and drained ones past their cycle time, then activates pending ones. */

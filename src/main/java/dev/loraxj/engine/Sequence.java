@@ -46,6 +46,8 @@ public final class Sequence {
     private volatile boolean cancelled;
     private long admittedAt;
     private int preemptions;
+    private final PrefixChain chain = new PrefixChain();
+    private long adapterSerial;
 
     /**
      * @param adapterKey identifies the adapter for queueing and grouping (null for the base model)
@@ -213,6 +215,21 @@ public final class Sequence {
         cached = 0;
         draftLen = 0;
         preemptions++;
+        chain.reset();
+    }
+
+    /** Its place in the prefix cache's chain of full blocks. */
+    PrefixChain chain() {
+        return chain;
+    }
+
+    /** The identity of the loaded adapter its KV is computed with (0: the base model), for the prefix cache. */
+    long adapterSerial() {
+        return adapterSerial;
+    }
+
+    void adapterSerial(long serial) {
+        adapterSerial = serial;
     }
 
     int preemptions() {

@@ -32,7 +32,20 @@ public record GenerateParameters(
         Boolean applyChatTemplate,
         Long seed,
         Object responseFormat,
-        java.util.Map<String, Float> logitBias) {
+        java.util.Map<String, Float> logitBias,
+        String cacheSalt) {
+
+    /** Without a cache salt. */
+    public GenerateParameters(String adapterId, String adapterSource, MergedAdapters mergedAdapters, String apiToken, Integer bestOf,
+                              Float temperature, Float repetitionPenalty, Float frequencyPenalty, Float presencePenalty, Integer topK,
+                              Float topP, Float typicalP, Boolean doSample, Integer maxNewTokens, Boolean ignoreEosToken,
+                              Boolean returnFullText, List<String> stop, Integer truncate, Boolean watermark, Boolean details,
+                              Boolean decoderInputDetails, Integer returnKAlternatives, Boolean applyChatTemplate, Long seed,
+                              Object responseFormat, java.util.Map<String, Float> logitBias) {
+        this(adapterId, adapterSource, mergedAdapters, apiToken, bestOf, temperature, repetitionPenalty, frequencyPenalty,
+                presencePenalty, topK, topP, typicalP, doSample, maxNewTokens, ignoreEosToken, returnFullText, stop, truncate,
+                watermark, details, decoderInputDetails, returnKAlternatives, applyChatTemplate, seed, responseFormat, logitBias, null);
+    }
 
     public static GenerateParameters none() {
         return new GenerateParameters(null, null, null, null, null, null, null, null, null, null, null, null,

@@ -141,8 +141,7 @@ public class InferenceService {
 
     private static GenerationRequest reseeded(GenerationRequest r) {
         long seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-        return new GenerationRequest(r.promptIds(), r.sampling().withSeed(seed), r.stopping(), r.details(), r.prefillDetails(),
-                r.alternatives(), seed);
+        return r.reseeded(seed, seed);
     }
 
     /**

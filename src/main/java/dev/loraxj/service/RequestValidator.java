@@ -171,9 +171,12 @@ public final class RequestValidator {
         SamplingParams sampling1 = new SamplingParams(sampling, temperature, topK, topP, typicalP, repetition,
                 frequency, presence, seed, bias);
         boolean details = Boolean.TRUE.equals(p.details()) || decoderInputDetails;
+        if (p.cacheSalt() != null && (p.cacheSalt().isEmpty() || p.cacheSalt().length() > 1024)) {
+            throw new ValidationException("`cache_salt` must be a non-empty string of at most 1024 characters");
+        }
         GenerationRequest seq = new GenerationRequest(ids, sampling1,
                 new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
-                details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null);
+                details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null, p.cacheSalt());
         java.util.List<AdapterRef> mergedFrom = adapter != null && adapter.source().equals(MergeSpec.SOURCE)
                 ? MergeSpec.parse(adapter).adapters() : java.util.List.of();
         return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
