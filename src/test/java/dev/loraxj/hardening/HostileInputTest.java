@@ -100,6 +100,8 @@ class HostileInputTest {
         System.out.printf(Locale.ROOT, "HOSTILE corpus: %d cases in %d ms (max body %d bytes), status histogram %s%n",
                 outcomes.size(), corpusMillis, maxBody, histogram);
         byFamily.forEach((family, h) -> System.out.println("HOSTILE   " + family + ": " + h));
+        outcomes.stream().filter(o -> o.status > 0).max(java.util.Comparator.comparingLong(Outcome::millis))
+                .ifPresent(o -> System.out.println("HOSTILE   slowest answered case: " + o.millis + " ms, " + o.c.name()));
         int failing = failures.values().stream().mapToInt(List::size).sum();
         StringBuilder report = new StringBuilder(failing + " of " + outcomes.size() + " cases got a wrong answer:\n");
         failures.forEach((group, examples) -> report.append("  ").append(examples.size()).append("x ").append(group)
