@@ -50,10 +50,6 @@ final class HostileCorpus {
         boolean generates() {
             return this != TOKENIZE;
         }
-
-        boolean sse() {
-            return this == GENERATE_STREAM || this == COMPAT_SSE;
-        }
     }
 
     /** The answer a case must get; the status set depends on the route's API. */
