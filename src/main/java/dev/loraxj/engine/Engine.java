@@ -56,7 +56,7 @@ public final class Engine implements AutoCloseable {
         this.metrics = new EngineMetrics(registry, numBlocks);
         this.scheduler = new Scheduler(pool, config.maxBatchPrefillTokens(), MAX_LOGIT_FLOATS / vocabSize,
                 config.maxActiveAdapters(), config.adapterCycleNanos(), config.medusa(), config.speculativeTokens(),
-                config.speculativeMaxBatch());
+                config.speculativeMaxBatch()).reservingWorstCase(config.reserveWorstCase());
         this.batch = new StepBatch(vocabSize);
         this.eos = tokenizer.eosIds();
         this.thread = Thread.ofPlatform().name("loraxj-engine").daemon(true).unstarted(this::run);

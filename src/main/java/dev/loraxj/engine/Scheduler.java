@@ -48,6 +48,7 @@ final class Scheduler {
     private final List<Sequence> byAge = new ArrayList<>(); // the running ones in admission order
     private final List<Sequence> growing = new ArrayList<>();
     private final int watermark;
+    private boolean reserveWorstCase;
     private long admissions;
     private long preemptions;
     private long prefixQueries;
@@ -88,6 +89,12 @@ final class Scheduler {
         this.maxActive = Math.max(1, maxActiveAdapters);
         this.cycleNanos = cycleNanos;
         this.watermark = Math.max(1, pool.numBlocks() / 100); // vLLM's 1%
+    }
+
+    /** The rule before KV on demand, for the bench's comparison: each sequence's worst case is reserved at admission. */
+    Scheduler reservingWorstCase(boolean on) {
+        this.reserveWorstCase = on;
+        return this;
     }
 
     void enqueue(Sequence seq) {
@@ -199,7 +206,8 @@ final class Scheduler {
             KvBlockPool.PrefixHit hit = next.request().prefillDetails() ? KvBlockPool.PrefixHit.NONE
                     : pool.lookup(next.tokens(), next.length(), next.adapterSerial(), next.request().cacheSalt());
             // its prompt (or, resumed, every token it has) less what the cache holds, plus a watermark for running sequences to grow into
-            int blocks = pool.blocksFor(next.length()) - hit.blocks().length + hit.evictable();
+            int slots = reserveWorstCase ? next.tokens().length - 1 + next.speculate() : next.length();
+            int blocks = pool.blocksFor(slots) - hit.blocks().length + hit.evictable();
             if (!pool.canAllocate(blocks + (running.isEmpty() ? 0 : watermark))) {
                 break; // first come, first served: the oldest waits for blocks; nothing overtakes it
             }
@@ -208,7 +216,7 @@ final class Scheduler {
             waitingCount--;
             q.running++;
             pool.share(next.blocks(), hit, next.chain());
-            pool.allocate(next.blocks(), next.length());
+            pool.allocate(next.blocks(), slots);
             next.markCached(hit.tokens(pool.blockSize()));
             prefixQueries++;
             if (hit.blocks().length > 0) {
