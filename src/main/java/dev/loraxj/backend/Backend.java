@@ -16,8 +16,14 @@ public interface Backend extends AutoCloseable {
     /** The dtype the weights are held in ("float32", "bfloat16"). */
     String dtype();
 
-    /** Bytes of KV cache one token occupies across all layers. */
+    /** Bytes of KV cache one token occupies across all layers, in the KV dtype. */
     long kvBytesPerToken();
+
+    /** The dtype the KV cache holds ("float32", "bfloat16"). */
+    String kvDtype();
+
+    /** Sets the KV cache's dtype; before {@link #allocateKvCache}. */
+    void kvDtype(dev.loraxj.model.DType dtype);
 
     /** Allocates the paged KV cache: {@code numBlocks} blocks of {@code blockSize} token slots, per layer. */
     void allocateKvCache(int numBlocks, int blockSize);

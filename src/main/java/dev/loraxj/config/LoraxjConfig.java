@@ -78,6 +78,9 @@ public interface LoraxjConfig {
     @WithDefault("true")
     boolean prefixCaching();
 
+    /** The KV cache's dtype, float32 or bfloat16; default bfloat16 when the weights are bfloat16, else float32. */
+    Optional<String> kvCacheDtype();
+
     Adapters adapters();
 
     Auth auth();

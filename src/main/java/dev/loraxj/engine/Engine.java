@@ -76,6 +76,11 @@ public final class Engine implements AutoCloseable {
         return pool;
     }
 
+    /** Whether full KV blocks are shared among requests with the same prefix. */
+    public boolean prefixCaching() {
+        return pool.prefixCaching();
+    }
+
     public int totalBlocks() {
         return pool.numBlocks();
     }

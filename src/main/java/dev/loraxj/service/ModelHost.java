@@ -20,6 +20,7 @@ import dev.loraxj.engine.Engine;
 import dev.loraxj.engine.EngineConfig;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
+import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelException;
 import dev.loraxj.model.Tokenizer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -109,6 +110,7 @@ public class ModelHost {
         int threads = config.threads().orElse(Runtime.getRuntime().availableProcessors());
         Parallel pool = new Parallel(threads);
         CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool);
+        backend.kvDtype(kvDtype(backend.dtype()));
         Limits limits = limits(modelConfig, backend.kvBytesPerToken(), threads);
         AdapterCatalog catalog = new AdapterCatalog(sources, config.adapters().defaultSource());
         Speculation speculation = speculation(catalog, modelConfig);
@@ -152,6 +154,16 @@ public class ModelHost {
         }
         LOG.infof("Medusa speculation: %s (v%d, %d heads), %d tokens per step", ref, heads.version(), heads.numHeads(), tokens);
         return new Speculation(heads, tokens, config.speculative().maxBatchSize());
+    }
+
+    /** loraxj.kv-cache-dtype, else bfloat16 over bfloat16 weights and float32 otherwise. */
+    DType kvDtype(String weights) {
+        String name = config.kvCacheDtype().orElse(weights.equals("bfloat16") ? "bfloat16" : "float32");
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "float32", "f32", "fp32" -> DType.F32;
+            case "bfloat16", "bf16" -> DType.BF16;
+            default -> throw new ModelException("loraxj.kv-cache-dtype must be float32 or bfloat16, got " + name);
+        };
     }
 
     Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {

@@ -2,7 +2,11 @@ package dev.loraxj.backend.cpu;
 
 import dev.loraxj.model.ModelConfig;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -17,6 +21,9 @@ final class Attention implements Parallel.Body {
 
     private static final VectorSpecies<Float> F = Vec.F;
     private static final int L = Vec.L;
+    // a bfloat16 cache: L shorts widen to L ints, shifted into the high half they are the floats
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * Short.SIZE));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private final int numHeads;
     private final int group;
@@ -84,6 +91,7 @@ final class Attention implements Parallel.Body {
             sc = scores[worker] = new float[Math.max(room, sc.length * 2)];
         }
         int[] table = tables[seqOf[t]];
+        boolean bf16 = cache.bf16();
         int kvHead = h / group;
         int qo = t * qDim + h * headDim;
         int bs = cache.blockSize();
@@ -93,12 +101,22 @@ final class Attention implements Parallel.Body {
             int bi = pos / bs;
             int slot0 = pos - bi * bs;
             int slots = Math.min(bs - slot0, p - pos + 1);
-            scores(keys, cache.keyBase(table[bi], kvHead) + (long) slot0 * Float.BYTES, bs, slots, qo, sc, j);
+            if (bf16) {
+                scoresBf16(keys, cache.keyBase(table[bi], kvHead) + (long) slot0 * 2, bs, slots, qo, sc, j);
+            } else {
+                scores(keys, cache.keyBase(table[bi], kvHead) + (long) slot0 * Float.BYTES, bs, slots, qo, sc, j);
+            }
             j += slots;
             pos += slots;
         }
         float inv = 1f / softmaxNumerators(sc, n);
         MemorySegment values = cache.values(layer);
+        if (bf16) {
+            for (int d0 = 0; d0 < headDim; d0 += L) {
+                weightedValuesBf16(values, table, kvHead, lo, p, bs, d0, sc, inv, qo);
+            }
+            return;
+        }
         if (headDim % (4 * L) == 0) {
             for (int d0 = 0; d0 < headDim; d0 += 4 * L) {
                 weightedValues4(values, table, kvHead, lo, p, bs, d0, sc, inv, qo);
@@ -135,6 +153,58 @@ final class Attention implements Parallel.Body {
             }
             a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(sc, j + s);
         }
+    }
+
+    /** As {@link #scores}, over a bfloat16 cache: the same chains and order, on the widened keys. */
+    private void scoresBf16(MemorySegment keys, long kb, int bs, int slots, int qo, float[] sc, int j) {
+        long dStride = (long) bs * 2;
+        for (int s = 0; s < slots; s += L) {
+            long off = kb + (long) s * 2;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int d = 0;
+            for (; d + 4 <= headDim; d += 4, off += 4 * dStride) {
+                a0 = widen(keys, off).fma(FloatVector.broadcast(F, q[qo + d]), a0);
+                a1 = widen(keys, off + dStride).fma(FloatVector.broadcast(F, q[qo + d + 1]), a1);
+                a2 = widen(keys, off + 2 * dStride).fma(FloatVector.broadcast(F, q[qo + d + 2]), a2);
+                a3 = widen(keys, off + 3 * dStride).fma(FloatVector.broadcast(F, q[qo + d + 3]), a3);
+            }
+            for (; d < headDim; d++, off += dStride) {
+                a0 = widen(keys, off).fma(FloatVector.broadcast(F, q[qo + d]), a0);
+            }
+            a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(sc, j + s);
+        }
+    }
+
+    /** L bfloat16 values from {@code off}, exactly as floats. */
+    private static FloatVector widen(MemorySegment seg, long off) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, seg, off, Matmul.LE).convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector widen(MemorySegment seg, long off, VectorMask<Short> m) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, seg, off, Matmul.LE, m).convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** As {@link #weightedValues}, over a bfloat16 cache. */
+    private void weightedValuesBf16(MemorySegment values, int[] table, int kvHead, int lo, int p, int bs, int d0,
+                                    float[] sc, float inv, int qo) {
+        VectorMask<Short> ms = S.indexInRange(d0, headDim);
+        VectorMask<Float> m = F.indexInRange(d0, headDim);
+        long slotStride = cache.valueOffset(0, 1, 0);
+        FloatVector acc = FloatVector.zero(F);
+        int j = 0;
+        for (int pos = lo; pos <= p; ) {
+            int bi = pos / bs;
+            int slot0 = pos - bi * bs;
+            int slots = Math.min(bs - slot0, p - pos + 1);
+            long vo = cache.valueOffset(table[bi], slot0, kvHead) + (long) d0 * 2;
+            for (int s = 0; s < slots; s++, vo += slotStride) {
+                acc = widen(values, vo, ms).fma(FloatVector.broadcast(F, sc[j++]), acc);
+            }
+            pos += slots;
+        }
+        acc.mul(inv).intoArray(out, qo + d0, m);
     }
 
     /** Replaces {@code sc[0..n)} by {@code exp(sc - max)} and returns their sum, in an order fixed by n. */

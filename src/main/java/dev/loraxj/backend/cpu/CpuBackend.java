@@ -1,5 +1,7 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.model.DType;
+
 import dev.loraxj.backend.Backend;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.StepBatch;
@@ -19,6 +21,7 @@ public final class CpuBackend implements Backend {
     private final LlamaForward forward;
     private final MedusaKernel medusa;
     private KvCache cache;
+    private DType kvDtype = DType.F32;
 
     private CpuBackend(ModelConfig cfg, LlamaWeights weights, Parallel pool) {
         this.cfg = cfg;
@@ -49,7 +52,20 @@ public final class CpuBackend implements Backend {
 
     @Override
     public long kvBytesPerToken() {
-        return 2L * cfg.numLayers() * cfg.kvDim() * Float.BYTES;
+        return 2L * cfg.numLayers() * cfg.kvDim() * kvDtype.bytes();
+    }
+
+    @Override
+    public String kvDtype() {
+        return kvDtype.torchName();
+    }
+
+    @Override
+    public void kvDtype(DType dtype) {
+        if (dtype != DType.F32 && dtype != DType.BF16) {
+            throw new IllegalArgumentException("the KV cache holds float32 or bfloat16, not " + dtype.torchName());
+        }
+        this.kvDtype = dtype;
     }
 
     @Override
@@ -58,7 +74,7 @@ public final class CpuBackend implements Backend {
             cache.close();
             cache = null;
         }
-        cache = new KvCache(cfg.numLayers(), numBlocks, blockSize, cfg.numKvHeads(), cfg.headDim());
+        cache = new KvCache(cfg.numLayers(), numBlocks, blockSize, cfg.numKvHeads(), cfg.headDim(), kvDtype);
     }
 
     @Override

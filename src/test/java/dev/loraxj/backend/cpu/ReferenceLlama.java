@@ -14,6 +14,7 @@ final class ReferenceLlama {
     private final ModelConfig cfg;
     private final Checkpoint ckpt;
     private final ReferenceLora lora;
+    private boolean bf16Kv;
 
     ReferenceLlama(Checkpoint ckpt, ModelConfig cfg) {
         this(ckpt, cfg, null);
@@ -24,6 +25,21 @@ final class ReferenceLlama {
         this.ckpt = ckpt;
         this.cfg = cfg;
         this.lora = lora;
+    }
+
+    /** Rounds K (after RoPE) and V to bfloat16 as a bfloat16 KV cache stores them. */
+    ReferenceLlama withBf16Kv() {
+        bf16Kv = true;
+        return this;
+    }
+
+    /** x to 8 significant bits, ties to even: done on the double itself (not via float bits), as an independent check. */
+    static double toBf16(double x) {
+        if (x == 0 || Double.isNaN(x) || Double.isInfinite(x)) {
+            return x;
+        }
+        double scale = Math.scalb(1.0, 7 - Math.getExponent(x));
+        return Math.rint(x * scale) / scale;
     }
 
     /** Logits {@code [n, vocab]} after each token of {@code tokens} at positions 0..n-1. */
@@ -47,6 +63,12 @@ final class ReferenceLlama {
             for (int t = 0; t < n; t++) {
                 rope(q[t], nh, t);
                 rope(k[t], cfg.numKvHeads(), t);
+                if (bf16Kv) {
+                    for (int i = 0; i < k[t].length; i++) {
+                        k[t][i] = toBf16((float) k[t][i]);
+                        v[t][i] = toBf16((float) v[t][i]);
+                    }
+                }
             }
             double[][] att = new double[n][cfg.qDim()];
             for (int t = 0; t < n; t++) {
