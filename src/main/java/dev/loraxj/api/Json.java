@@ -60,14 +60,19 @@ public final class Json {
         }
     }
 
-    /** Parses a request body; a malformed or mistyped body is a ValidationException naming the field. */
+    /**
+     * Parses a request body; a malformed or mistyped body, or one whose text is not Unicode
+     * ({@link JsonText}), is a ValidationException naming the field.
+     */
     public static <T> T parse(Buffer body, Class<T> type) {
         if (body == null || body.length() == 0) {
             throw new ValidationException("request body is empty: expected a JSON object");
         }
+        byte[] bytes = body.getBytes();
+        JsonText.check(bytes);
         T value;
         try {
-            value = MAPPER.readValue(body.getBytes(), type);
+            value = MAPPER.readValue(bytes, type);
         } catch (MismatchedInputException e) {
             String field = path(e);
             if (field.isEmpty()) {

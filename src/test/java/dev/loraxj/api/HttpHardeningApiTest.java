@@ -5,14 +5,19 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static dev.loraxj.api.RawHttp.ascii;
+import static dev.loraxj.api.RawHttp.concat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -122,5 +127,64 @@ class HttpHardeningApiTest {
         } else {
             assertError(r, path, status);
         }
+    }
+
+    // 2. Bodies that are not valid UTF-8, or that escape a lone surrogate.
+
+    static Stream<Arguments> invalidText() {
+        byte[][] raw = {
+                {(byte) 0xC0, (byte) 0x80},             // overlong NUL
+                {(byte) 0xE0, (byte) 0x80, (byte) 0xAF}, // overlong '/'
+                {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // an encoded surrogate (CESU)
+                {(byte) 0xFF},
+                {(byte) 0x80},                           // a lone continuation byte
+                {(byte) 0xE2, (byte) 0x82},              // truncated
+                {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, // above U+10FFFF
+                {0},                                     // a raw NUL
+        };
+        List<Arguments> out = new ArrayList<>();
+        for (String path : List.of("/generate", "/tokenize", "/v1/completions", "/v1/chat/completions")) {
+            for (byte[] b : raw) {
+                out.add(Arguments.of(path, concat(ascii(prefix(path)), b, ascii(suffix(path))), "UTF-8"));
+            }
+            for (String escape : List.of("\\ud800", "\\udc00", "\\ud800x", "\\ud800\\u0041", "\\udbff\\udbff", "x\\ude00")) {
+                out.add(Arguments.of(path, ascii(prefix(path) + escape + suffix(path)), "surrogate"));
+            }
+            out.add(Arguments.of(path, ascii("{\"\\ud800\":1," + prefix(path).substring(1) + "x" + suffix(path)), "surrogate"));
+            out.add(Arguments.of(path, (prefix(path) + "x" + suffix(path)).getBytes(StandardCharsets.UTF_16LE), "UTF-8"));
+        }
+        return out.stream();
+    }
+
+    private static String prefix(String path) {
+        return switch (path) {
+            case "/v1/completions" -> "{\"max_tokens\":1,\"prompt\":\"";
+            case "/v1/chat/completions" -> "{\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"";
+            case "/generate" -> "{\"parameters\":{\"max_new_tokens\":1},\"inputs\":\"";
+            default -> "{\"inputs\":\"";
+        };
+    }
+
+    private static String suffix(String path) {
+        return path.equals("/v1/chat/completions") ? "\"}]}" : "\"}";
+    }
+
+    @ParameterizedTest
+    @MethodSource("invalidText")
+    void invalidUtf8AndLoneSurrogatesAreRefused(String path, byte[] body, String named) {
+        RawHttp.Reply r = http.send(RawHttp.post(path, "application/json", body));
+        String message = assertError(r, path, 422, 400);
+        assertTrue(message.contains(named), message);
+    }
+
+    @Test
+    void validPairsAndFourByteCharactersStillWork() {
+        for (String inputs : List.of("\\ud83d\\ude00", "😀", "\\u00e9t\\u00E9 \\\\ud800", "a\\\\", "\\u0000")) {
+            RawHttp.Reply r = http.send(RawHttp.json("/tokenize", "{\"inputs\":\"" + inputs + "\"}"));
+            assertEquals(200, r.status(), inputs + ": " + r.body());
+        }
+        RawHttp.Reply chat = http.send(RawHttp.json("/v1/chat/completions",
+                "{\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"\\ud83d\\ude00 😀\"}]}"));
+        assertEquals(200, chat.status(), chat.body());
     }
 }
