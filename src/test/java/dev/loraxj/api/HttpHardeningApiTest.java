@@ -187,4 +187,42 @@ class HttpHardeningApiTest {
                 "{\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"\\ud83d\\ude00 😀\"}]}"));
         assertEquals(200, chat.status(), chat.body());
     }
+
+    // 3. Media types.
+
+    static Stream<Arguments> refusedMediaTypes() {
+        return jsonRoutes().flatMap(p -> Stream.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                "application/xml", "application/json; charset=latin1", "application/jsonx").map(t -> Arguments.of(p, t)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("refusedMediaTypes")
+    void aBodyThatIsNotJsonIs415(String path, String contentType) {
+        RawHttp.Reply r = http.send(RawHttp.post(path, contentType, ascii("{\"inputs\":\"x\",\"prompt\":\"x\"}")));
+        String message = assertError(r, path, 415);
+        assertTrue(message.contains("application/json"), message);
+    }
+
+    @Test
+    void jsonMediaTypesAndNoneAreAccepted() {
+        byte[] body = ascii("{\"inputs\":\"x\"}");
+        for (String type : new String[] {"application/json", "application/json; charset=utf-8", "Application/JSON;Charset=\"UTF-8\"",
+                "application/vnd.api+json", "application/problem+json; charset=UTF-8", null}) {
+            RawHttp.Reply r = http.send(RawHttp.post("/tokenize", type, body));
+            assertEquals(200, r.status(), type + ": " + r.body());
+        }
+    }
+
+    @Test
+    void aRefusedRequestLeavesTheConnectionServing() {
+        String body = "{\"inputs\":\"x\"}";
+        String keepAlive = "Host: 127.0.0.1\r\nContent-Length: " + body.length() + "\r\n";
+        byte[] three = ascii("POST /tokenize HTTP/1.1\r\n" + keepAlive + "Content-Type: text/plain\r\n\r\n" + body
+                + "POST /nope HTTP/1.1\r\n" + keepAlive + "Content-Type: application/json\r\n\r\n" + body
+                + "POST /tokenize HTTP/1.1\r\n" + keepAlive + "Content-Type: application/json\r\n\r\n" + body);
+        List<RawHttp.Reply> replies = http.sendPipelined(3, three);
+        assertEquals(415, replies.get(0).status(), replies.get(0).body());
+        assertEquals(404, replies.get(1).status(), replies.get(1).body());
+        assertEquals(200, replies.get(2).status(), replies.get(2).body());
+    }
 }

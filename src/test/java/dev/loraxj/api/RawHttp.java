@@ -10,7 +10,9 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -75,12 +77,45 @@ final class RawHttp {
 
     /** Sends the bytes as they are and reads one response. */
     Reply send(byte[] request) {
+        return sendInParts(request);
+    }
+
+    /** Sends each part in its own write, 100 ms apart (so the server reads them apart), and reads one response. */
+    Reply sendInParts(byte[]... parts) {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(TIMEOUT_MS);
+            s.setTcpNoDelay(true);
             OutputStream out = s.getOutputStream();
-            out.write(request);
-            out.flush();
+            for (int i = 0; i < parts.length; i++) {
+                if (i > 0) {
+                    Thread.sleep(100);
+                }
+                out.write(parts[i]);
+                out.flush();
+            }
             return read(s.getInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("no answer within " + TIMEOUT_MS + " ms", e);
+        } catch (IOException e) {
+            throw new AssertionError("connection failed before an answer: " + e, e);
+        }
+    }
+
+    /** Sends the bytes (several requests, on one connection) and reads {@code count} responses. */
+    List<Reply> sendPipelined(int count, byte[] requests) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(TIMEOUT_MS);
+            s.getOutputStream().write(requests);
+            s.getOutputStream().flush();
+            List<Reply> out = new ArrayList<>();
+            InputStream in = s.getInputStream();
+            for (int i = 0; i < count; i++) {
+                out.add(read(in));
+            }
+            return out;
         } catch (SocketTimeoutException e) {
             throw new AssertionError("no answer within " + TIMEOUT_MS + " ms", e);
         } catch (IOException e) {

@@ -1,0 +1,84 @@
+package dev.loraxj.api;
+
+import io.quarkus.vertx.http.runtime.RouteConstants;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.jboss.logging.Logger;
+
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * What every request meets before a route: a JSON route sent another media type (415), answered in
+ * the route family's error shape, OpenAI's under /v1, LoRAX's elsewhere. These are the client's
+ * mistakes, so they are logged at DEBUG.
+ */
+@ApplicationScoped
+public class RequestGate {
+
+    private static final Logger LOG = Logger.getLogger(RequestGate.class);
+    /** The routes that read a JSON body (GenerateRoutes, ServerRoutes, OpenaiRoutes). */
+    static final Set<String> JSON_POSTS = Set.of("/generate", "/generate_stream", "/", "/tokenize", "/v1/completions",
+            "/v1/chat/completions");
+
+    void install(@Observes Router router) {
+        router.route().order(RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT - 1).handler(this::screen);
+    }
+
+    /** Refuses what can be refused from the headers alone, so no body is read for it. */
+    private void screen(RoutingContext rc) {
+        HttpServerRequest req = rc.request();
+        if (req.method() == HttpMethod.POST && JSON_POSTS.contains(path(rc)) && !json(req.getHeader(HttpHeaders.CONTENT_TYPE))) {
+            refuse(rc, new HttpRequestException(HttpRequestException.Kind.MEDIA_TYPE, "Content-Type "
+                    + req.getHeader(HttpHeaders.CONTENT_TYPE) + " is not accepted: send application/json (UTF-8)"));
+            return;
+        }
+        rc.next();
+    }
+
+    /** JSON, of any +json flavour, in UTF-8; no Content-Type is taken as JSON, for bare clients. */
+    static boolean json(String contentType) {
+        if (contentType == null || contentType.isBlank()) {
+            return true;
+        }
+        String[] parts = contentType.split(";");
+        String type = parts[0].trim().toLowerCase(Locale.ROOT);
+        if (!type.equals("application/json") && !(type.startsWith("application/") && type.endsWith("+json"))) {
+            return false;
+        }
+        for (int i = 1; i < parts.length; i++) {
+            int eq = parts[i].indexOf('=');
+            if (eq > 0 && parts[i].substring(0, eq).trim().equalsIgnoreCase("charset")) {
+                String charset = parts[i].substring(eq + 1).trim().replace("\"", "");
+                if (!charset.equalsIgnoreCase("utf-8") && !charset.equalsIgnoreCase("utf8")) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static void refuse(RoutingContext rc, HttpRequestException e) {
+        LOG.debugf("%s %s refused: %s", rc.request().method(), rc.request().path(), e.getMessage());
+        HttpExchange ex = new HttpExchange(rc);
+        if (openai(path(rc))) {
+            OpenaiErrors.of(e, OpenaiErrors.Names.CHAT).send(ex);
+        } else {
+            ex.fail(e);
+        }
+    }
+
+    private static String path(RoutingContext rc) {
+        String p = rc.normalizedPath() != null ? rc.normalizedPath() : rc.request().path() != null ? rc.request().path() : "";
+        return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+    }
+
+    private static boolean openai(String path) {
+        return path.equals("/v1") || path.startsWith("/v1/");
+    }
+}
