@@ -1,22 +1,27 @@
 package dev.loraxj.api;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.vertx.http.runtime.RouteConstants;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * What every request meets before a route: a JSON route sent another media type (415), answered in
- * the route family's error shape, OpenAI's under /v1, LoRAX's elsewhere. These are the client's
- * mistakes, so they are logged at DEBUG.
+ * What every request meets before a route: a body over quarkus.http.limits.max-body-size (413,
+ * refused from its declared length before it is read), a JSON route sent another media type (415).
+ * Each answer has the route family's error shape: OpenAI's under /v1, LoRAX's elsewhere. These are
+ * the client's mistakes, so they are logged at DEBUG.
  */
 @ApplicationScoped
 public class RequestGate {
@@ -26,19 +31,42 @@ public class RequestGate {
     static final Set<String> JSON_POSTS = Set.of("/generate", "/generate_stream", "/", "/tokenize", "/v1/completions",
             "/v1/chat/completions");
 
+    private final long maxBodyBytes;
+
+    public RequestGate(@ConfigProperty(name = "quarkus.http.limits.max-body-size") Optional<MemorySize> maxBodySize) {
+        this.maxBodyBytes = maxBodySize.map(MemorySize::asLongValue).orElse(-1L);
+    }
+
     void install(@Observes Router router) {
-        router.route().order(RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT - 1).handler(this::screen);
+        // ahead of Quarkus's own length check, which answers 413 with an empty body
+        int order = RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT - 1;
+        router.route().order(order).handler(this::screen);
+        router.route().order(order).failureHandler(this::failed);
     }
 
     /** Refuses what can be refused from the headers alone, so no body is read for it. */
     private void screen(RoutingContext rc) {
         HttpServerRequest req = rc.request();
+        String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (length != null && maxBodyBytes >= 0 && declaredLength(length) > maxBodyBytes) {
+            refuseAndClose(rc, tooLarge());
+            return;
+        }
         if (req.method() == HttpMethod.POST && JSON_POSTS.contains(path(rc)) && !json(req.getHeader(HttpHeaders.CONTENT_TYPE))) {
             refuse(rc, new HttpRequestException(HttpRequestException.Kind.MEDIA_TYPE, "Content-Type "
                     + req.getHeader(HttpHeaders.CONTENT_TYPE) + " is not accepted: send application/json (UTF-8)"));
             return;
         }
         rc.next();
+    }
+
+    /** A body over the limit without a declared length; other failures go on to Quarkus. */
+    private void failed(RoutingContext rc) {
+        if (rc.statusCode() == 413 && !rc.response().headWritten()) {
+            refuseAndClose(rc, tooLarge());
+        } else {
+            rc.next();
+        }
     }
 
     /** JSON, of any +json flavour, in UTF-8; no Content-Type is taken as JSON, for bare clients. */
@@ -63,6 +91,20 @@ public class RequestGate {
         return true;
     }
 
+    private HttpRequestException tooLarge() {
+        return new HttpRequestException(HttpRequestException.Kind.TOO_LARGE,
+                "request body is larger than the limit of " + maxBodyBytes + " bytes");
+    }
+
+    /** Netty has checked the header is one non-negative number; a value too long for a long is over any limit. */
+    private static long declaredLength(String header) {
+        try {
+            return Long.parseLong(header.trim());
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     private static void refuse(RoutingContext rc, HttpRequestException e) {
         LOG.debugf("%s %s refused: %s", rc.request().method(), rc.request().path(), e.getMessage());
         HttpExchange ex = new HttpExchange(rc);
@@ -71,6 +113,16 @@ public class RequestGate {
         } else {
             ex.fail(e);
         }
+    }
+
+    /** Refuses, then closes an HTTP/1 connection: the rest of the body is not worth reading. */
+    private static void refuseAndClose(RoutingContext rc, HttpRequestException e) {
+        boolean http1 = rc.request().version() != HttpVersion.HTTP_2; // HTTP/2 ends the stream alone
+        if (http1) {
+            rc.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+            rc.addEndHandler(ar -> rc.request().connection().close());
+        }
+        refuse(rc, e);
     }
 
     private static String path(RoutingContext rc) {

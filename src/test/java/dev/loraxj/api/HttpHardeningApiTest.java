@@ -32,6 +32,8 @@ class HttpHardeningApiTest {
 
     static final List<String> LORAX_JSON_ROUTES = List.of("/generate", "/generate_stream", "/", "/tokenize");
     static final List<String> OPENAI_JSON_ROUTES = List.of("/v1/completions", "/v1/chat/completions");
+    /** quarkus.http.limits.max-body-size's default. */
+    static final int BODY_LIMIT = 2 * 1024 * 1024;
 
     @TestHTTPResource("/")
     URI base;
@@ -224,5 +226,42 @@ class HttpHardeningApiTest {
         assertEquals(415, replies.get(0).status(), replies.get(0).body());
         assertEquals(404, replies.get(1).status(), replies.get(1).body());
         assertEquals(200, replies.get(2).status(), replies.get(2).body());
+    }
+
+    // 4. Bodies over the limit.
+
+    @Test
+    void aDeclaredLengthOverTheLimitIs413BeforeTheBodyIsSent() {
+        for (String path : List.of("/generate", "/v1/completions")) {
+            byte[] headersOnly = ascii("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + (BODY_LIMIT + 1) + "\r\n\r\n");
+            RawHttp.Reply r = http.send(headersOnly);
+            String message = assertError(r, path, 413);
+            assertTrue(message.contains("2097152"), message);
+        }
+    }
+
+    @Test
+    void aChunkedBodyOverTheLimitIs413() {
+        for (String path : List.of("/generate_stream", "/v1/chat/completions")) {
+            byte[] chunk = new byte[64 * 1024];
+            java.util.Arrays.fill(chunk, (byte) ' ');
+            byte[] framed = concat(ascii(Integer.toHexString(chunk.length) + "\r\n"), chunk, ascii("\r\n"));
+            List<byte[]> parts = new ArrayList<>();
+            parts.add(ascii("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+            for (int sent = 0; sent <= BODY_LIMIT; sent += chunk.length) {
+                parts.add(framed);
+            }
+            RawHttp.Reply r = http.send(concat(parts.toArray(byte[][]::new)));
+            assertError(r, path, 413);
+        }
+    }
+
+    @Test
+    void aBodyAtTheLimitIsRead() {
+        String json = "{\"inputs\":\"x\"}";
+        byte[] body = (" ".repeat(BODY_LIMIT - json.length()) + json).getBytes(StandardCharsets.UTF_8);
+        RawHttp.Reply r = http.send(RawHttp.post("/tokenize", "application/json", body));
+        assertEquals(200, r.status(), r.body());
     }
 }
