@@ -8,6 +8,7 @@ final class HttpRequestException extends RuntimeException {
 
     /** Each refusal's status, and its name as LoRAX's error_type and OpenAI's code. */
     enum Kind {
+        MALFORMED(400, "bad_request"),
         TOO_LARGE(413, "payload_too_large"),
         MEDIA_TYPE(415, "unsupported_media_type");
 

@@ -2,6 +2,8 @@ package dev.loraxj.api;
 
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.vertx.http.runtime.RouteConstants;
+import io.vertx.core.VertxException;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -13,15 +15,17 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
+import java.io.IOException;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * What every request meets before a route: a body over quarkus.http.limits.max-body-size (413,
- * refused from its declared length before it is read), a JSON route sent another media type (415).
- * Each answer has the route family's error shape: OpenAI's under /v1, LoRAX's elsewhere. These are
- * the client's mistakes, so they are logged at DEBUG.
+ * What every request meets before a route, and what answers when its body cannot be read: a
+ * declared length over quarkus.http.limits.max-body-size (413, before the body is read), a JSON
+ * route sent another media type (415), a body whose framing breaks (400). Each answer has the route
+ * family's error shape: OpenAI's under /v1, LoRAX's elsewhere. These are the client's mistakes, so
+ * they are logged at DEBUG; anything else goes on to Quarkus's error handler.
  */
 @ApplicationScoped
 public class RequestGate {
@@ -60,10 +64,25 @@ public class RequestGate {
         rc.next();
     }
 
-    /** A body over the limit without a declared length; other failures go on to Quarkus. */
+    /** Failures while the body is read (too large, broken framing, the client gone); others go on to Quarkus. */
     private void failed(RoutingContext rc) {
-        if (rc.statusCode() == 413 && !rc.response().headWritten()) {
+        Throwable t = rc.failure();
+        HttpServerRequest req = rc.request();
+        if (t instanceof HttpClosedException || t instanceof IOException || rc.response().closed()) {
+            LOG.debugf("%s %s: the client went away before its request was read (%s)", req.method(), req.path(), t);
+            return; // nobody is left to answer
+        }
+        if (rc.response().headWritten()) {
+            rc.next();
+        } else if (rc.statusCode() == 413) {
             refuseAndClose(rc, tooLarge());
+        } else if (rc.statusCode() == 400 && (t == null || t instanceof VertxException)) {
+            // Vert.x Web's own checks of the request line and headers (a missing Host, a path without '/')
+            refuse(rc, new HttpRequestException(HttpRequestException.Kind.MALFORMED,
+                    "malformed request" + (t == null ? "" : ": " + t.getMessage())));
+        } else if (t != null && !req.isEnded()) {
+            // the decoder failed mid-body (a bad chunk); the connection is closed right after this returns
+            refuseAndClose(rc, new HttpRequestException(HttpRequestException.Kind.MALFORMED, "malformed request body: " + t.getMessage()));
         } else {
             rc.next();
         }

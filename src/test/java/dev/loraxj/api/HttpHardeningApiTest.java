@@ -2,6 +2,11 @@ package dev.loraxj.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.vertx.web.Body;
+import io.quarkus.vertx.web.Route;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,7 +18,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 import static dev.loraxj.api.RawHttp.ascii;
@@ -263,5 +273,120 @@ class HttpHardeningApiTest {
         byte[] body = (" ".repeat(BODY_LIMIT - json.length()) + json).getBytes(StandardCharsets.UTF_8);
         RawHttp.Reply r = http.send(RawHttp.post("/tokenize", "application/json", body));
         assertEquals(200, r.status(), r.body());
+    }
+
+    // 5. Broken framing.
+
+    @Test
+    void aMalformedChunkIs400() {
+        for (String path : List.of("/generate", "/v1/completions")) {
+            byte[] request = ascii("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{\"inputs\":\"x\"}\r\n0\r\n\r\n");
+            assertError(http.send(request), path, 400);
+            // the bad chunk in a later read than the headers, once the route is reading the body
+            byte[] head = ascii("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"in\"\r\n");
+            assertError(http.sendInParts(head, ascii("zz\r\n")), path, 400);
+        }
+    }
+
+    @Test
+    void aRequestWithoutHostIs400() {
+        for (String path : List.of("/tokenize", "/v1/chat/completions")) {
+            RawHttp.Reply r = http.send(ascii("POST " + path + " HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"));
+            String message = assertError(r, path, 400);
+            assertTrue(message.contains("Host"), message);
+        }
+    }
+
+    // 6. Client mistakes are not server errors in the log; server errors still are.
+
+    /** Records what reaches the root logger at ERROR (SEVERE) or above while it is open. */
+    static final class ErrorLog extends Handler implements AutoCloseable {
+        final List<String> errors = Collections.synchronizedList(new ArrayList<>());
+
+        ErrorLog() {
+            Logger.getLogger("").addHandler(this);
+        }
+
+        @Override
+        public void publish(LogRecord r) {
+            if (r.getLevel().intValue() >= Level.SEVERE.intValue()) {
+                errors.add(r.getLoggerName() + ": " + r.getMessage() + (r.getThrown() == null ? "" : " / " + r.getThrown()));
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            Logger.getLogger("").removeHandler(this);
+        }
+    }
+
+    /** A route that fails as a bug would, to show that genuine failures still reach the error log. */
+    @ApplicationScoped
+    static class FailingRoute {
+        @Route(path = "/test/fails", methods = Route.HttpMethod.POST)
+        void fails(RoutingContext rc, @Body Buffer body) {
+            throw new IllegalStateException("a bug");
+        }
+    }
+
+    @Test
+    void hostileClientsLeaveNoErrorInTheLog() throws Exception {
+        try (ErrorLog log = new ErrorLog()) {
+            String head = "POST /generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+            List<byte[]> corpus = List.of(
+                    ascii(head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"),
+                    ascii(head + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"inp\r\n-1\r\n\r\n"),
+                    ascii(head + "Transfer-Encoding: chunked\r\n\r\n4\r\n{\"inputs\":\"x\"}\r\n0\r\n\r\n"),
+                    ascii(head + "Content-Length: 100\r\n\r\n{\"inputs\""),      // the client hangs up mid-body
+                    ascii(head + "Transfer-Encoding: chunked\r\n\r\n10\r\n{\"inpu"),  // mid-chunk
+                    ascii("POST /generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n{}"),
+                    ascii("POST /generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"),
+                    ascii("POST /generate HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n"),
+                    ascii("GARBAGE\r\n\r\n"),
+                    ascii("POST /generate HTTP/9.9\r\n\r\n"));
+            for (boolean reset : new boolean[] {false, true}) {
+                for (byte[] request : corpus) {
+                    try (java.net.Socket s = new java.net.Socket("127.0.0.1", base.getPort())) {
+                        s.setSoTimeout(2000);
+                        s.getOutputStream().write(request);
+                        s.getOutputStream().flush();
+                        if (reset) {
+                            s.setSoLinger(true, 0); // close() sends RST
+                            continue;
+                        }
+                        s.shutdownOutput();
+                        s.getInputStream().readAllBytes();
+                    } catch (java.io.IOException expected) {
+                        // a reset or a timeout: the server may close or wait
+                    }
+                }
+            }
+            for (String path : List.of("/v1/completions", "/generate_stream")) {
+                http.send(ascii("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n"));
+                http.send(RawHttp.post(path, "text/plain", ascii("{}")));
+                http.send(ascii("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n"));
+                http.send(RawHttp.json(path + "/x", "{}"));
+                http.send(RawHttp.json(path, "null"));
+            }
+            // the server keeps serving, and whatever it logged about those clients arrives before this answer
+            assertEquals(200, http.send(RawHttp.json("/tokenize", "{\"inputs\":\"x\"}")).status());
+            Thread.sleep(200);
+            assertTrue(log.errors.isEmpty(), "logged as errors: " + log.errors);
+        }
+    }
+
+    @Test
+    void aGenuineFailureIsStillLoggedAsAnError() throws Exception {
+        try (ErrorLog log = new ErrorLog()) {
+            assertEquals(500, http.send(RawHttp.json("/test/fails", "{}")).status());
+            Thread.sleep(200);
+            assertTrue(log.errors.stream().anyMatch(e -> e.contains("a bug")), "logged: " + log.errors);
+        }
     }
 }
