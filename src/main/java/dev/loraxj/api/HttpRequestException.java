@@ -9,6 +9,8 @@ final class HttpRequestException extends RuntimeException {
     /** Each refusal's status, and its name as LoRAX's error_type and OpenAI's code. */
     enum Kind {
         MALFORMED(400, "bad_request"),
+        NO_ROUTE(404, "not_found"),
+        METHOD_NOT_ALLOWED(405, "method_not_allowed"),
         TOO_LARGE(413, "payload_too_large"),
         MEDIA_TYPE(415, "unsupported_media_type");
 

@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -19,13 +20,14 @@ import java.io.IOException;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * What every request meets before a route, and what answers when its body cannot be read: a
- * declared length over quarkus.http.limits.max-body-size (413, before the body is read), a JSON
- * route sent another media type (415), a body whose framing breaks (400). Each answer has the route
- * family's error shape: OpenAI's under /v1, LoRAX's elsewhere. These are the client's mistakes, so
- * they are logged at DEBUG; anything else goes on to Quarkus's error handler.
+ * What every request meets before a route, and what answers when no route can: a declared length
+ * over quarkus.http.limits.max-body-size (413, before the body is read), a JSON route sent another
+ * media type (415), a body whose framing breaks (400), an unknown path (404) or method (405). Each
+ * answer has the route family's error shape: OpenAI's under /v1, LoRAX's elsewhere. These are the
+ * client's mistakes, so they are logged at DEBUG; anything else goes on to Quarkus's error handler.
  */
 @ApplicationScoped
 public class RequestGate {
@@ -46,6 +48,16 @@ public class RequestGate {
         int order = RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT - 1;
         router.route().order(order).handler(this::screen);
         router.route().order(order).failureHandler(this::failed);
+        router.errorHandler(404, rc -> refuse(rc, new HttpRequestException(HttpRequestException.Kind.NO_ROUTE,
+                "no route for " + rc.request().method() + " " + rc.request().path())));
+        router.errorHandler(405, rc -> {
+            String allow = allowed(router, path(rc));
+            if (!allow.isEmpty()) {
+                rc.response().putHeader(HttpHeaders.ALLOW, allow);
+            }
+            refuse(rc, new HttpRequestException(HttpRequestException.Kind.METHOD_NOT_ALLOWED, rc.request().method() + " "
+                    + rc.request().path() + ": method not allowed" + (allow.isEmpty() ? "" : " (allowed: " + allow + ")")));
+        });
     }
 
     /** Refuses what can be refused from the headers alone, so no body is read for it. */
@@ -142,6 +154,16 @@ public class RequestGate {
             rc.addEndHandler(ar -> rc.request().connection().close());
         }
         refuse(rc, e);
+    }
+
+    private static String allowed(Router router, String path) {
+        Set<String> methods = new TreeSet<>();
+        for (Route r : router.getRoutes()) {
+            if (path.equals(r.getPath()) && r.methods() != null) {
+                r.methods().forEach(m -> methods.add(m.name()));
+            }
+        }
+        return String.join(", ", methods);
     }
 
     private static String path(RoutingContext rc) {

@@ -29,6 +29,8 @@ import java.util.stream.Stream;
 import static dev.loraxj.api.RawHttp.ascii;
 import static dev.loraxj.api.RawHttp.concat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -388,5 +390,42 @@ class HttpHardeningApiTest {
             Thread.sleep(200);
             assertTrue(log.errors.stream().anyMatch(e -> e.contains("a bug")), "logged: " + log.errors);
         }
+    }
+
+    // 7. Unknown paths and wrong methods.
+
+    static Stream<Arguments> unknownRoutes() {
+        return Stream.of(
+                Arguments.of("POST", "/nope", 404),
+                Arguments.of("GET", "/nope", 404),
+                Arguments.of("POST", "/v1/nope", 404),
+                Arguments.of("GET", "/v1/embeddings", 404),
+                Arguments.of("GET", "/generate", 405),
+                Arguments.of("PUT", "/tokenize", 405),
+                Arguments.of("DELETE", "/generate_stream", 405),
+                Arguments.of("GET", "/v1/chat/completions", 405),
+                Arguments.of("GET", "/v1/completions", 405),
+                Arguments.of("POST", "/v1/models", 405));
+    }
+
+    @ParameterizedTest
+    @MethodSource("unknownRoutes")
+    void unknownPathsAndWrongMethodsAnswerJson(String method, String path, int status) {
+        RawHttp.Reply r = http.send(RawHttp.request(method, path, "application/json", ascii("{}")));
+        assertTrue(r.header("content-type") != null && r.header("content-type").startsWith("application/json"), r.headers().toString());
+        String message = assertError(r, path, status);
+        assertTrue(message.contains(path), message);
+        if (status == 405) {
+            assertNotNull(r.header("allow"), r.headers().toString());
+        }
+    }
+
+    @Test
+    void knownGetRoutesStillAnswer() {
+        for (String path : List.of("/info", "/v1/models", "/metrics", "/q/health/ready")) {
+            RawHttp.Reply r = http.send(RawHttp.request("GET", path, null, new byte[0]));
+            assertEquals(200, r.status(), path + ": " + r.body());
+        }
+        assertFalse(http.send(RawHttp.request("GET", "/info", null, new byte[0])).body().isEmpty());
     }
 }
