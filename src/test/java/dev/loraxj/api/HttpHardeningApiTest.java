@@ -143,6 +143,19 @@ class HttpHardeningApiTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("toolCallsOfTheWrongShape")
+    void toolCallsThatAreNotAnArrayAre400(String toolCalls) {
+        RawHttp.Reply r = http.send(RawHttp.json("/v1/chat/completions",
+                "{\"max_tokens\":1,\"messages\":[{\"role\":\"assistant\",\"content\":\"x\",\"tool_calls\":" + toolCalls + "}]}"));
+        String message = assertError(r, "/v1/chat/completions", 400);
+        assertTrue(message.contains("tool_calls"), message);
+    }
+
+    static Stream<String> toolCallsOfTheWrongShape() {
+        return Stream.of("{}", "5", "\"x\"", "true");
+    }
+
     // 2. Bodies that are not valid UTF-8, or that escape a lone surrogate.
 
     static Stream<Arguments> invalidText() {
