@@ -80,8 +80,8 @@ public class RequestGate {
     private void failed(RoutingContext rc) {
         Throwable t = rc.failure();
         HttpServerRequest req = rc.request();
-        if (t instanceof HttpClosedException || t instanceof IOException || rc.response().closed()) {
-            LOG.debugf("%s %s: the client went away before its request was read (%s)", req.method(), req.path(), t);
+        if (t instanceof HttpClosedException || t instanceof IOException) { // a reset, or a close mid-body
+            LOG.debugf("%s %s: the client went away mid-request (%s)", req.method(), req.path(), t);
             return; // nobody is left to answer
         }
         if (rc.response().headWritten()) {
