@@ -19,6 +19,7 @@ public record ApiError(int status, ErrorResponse body) {
         Throwable e = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
         return switch (e) {
             case ValidationException v -> new ApiError(422, new ErrorResponse(v.getMessage(), "validation"));
+            case HttpRequestException h -> new ApiError(h.status(), new ErrorResponse(h.getMessage(), h.code()));
             case OverloadedException o -> new ApiError(429, new ErrorResponse(o.getMessage(), "overloaded"));
             case NotReadyException n -> new ApiError(503, new ErrorResponse(n.getMessage(), "unhealthy"));
             case EngineException g -> new ApiError(424, new ErrorResponse(g.getMessage(), "generation"));

@@ -43,7 +43,6 @@ public final class Json {
         return m;
     }
 
-    /** Parses a request body; a malformed or mistyped body is a ValidationException naming the field. */
     /** camelCase to snake_case, one underscore per capital: returnKAlternatives -> return_k_alternatives. */
     static final class SnakeCase extends PropertyNamingStrategies.NamingBase {
         @Override
@@ -61,12 +60,19 @@ public final class Json {
         }
     }
 
+    /**
+     * Parses a request body; a malformed or mistyped body, or one whose text is not Unicode
+     * ({@link JsonText}), is a ValidationException naming the field.
+     */
     public static <T> T parse(Buffer body, Class<T> type) {
         if (body == null || body.length() == 0) {
             throw new ValidationException("request body is empty: expected a JSON object");
         }
+        byte[] bytes = body.getBytes();
+        JsonText.check(bytes);
+        T value;
         try {
-            return MAPPER.readValue(body.getBytes(), type);
+            value = MAPPER.readValue(bytes, type);
         } catch (MismatchedInputException e) {
             String field = path(e);
             if (field.isEmpty()) {
@@ -82,6 +88,10 @@ public final class Json {
         } catch (IOException e) {
             throw new ValidationException("cannot read request body: " + e.getMessage());
         }
+        if (value == null) { // the body was JSON's null
+            throw new ValidationException("request body must be a JSON object");
+        }
+        return value;
     }
 
     public static Buffer write(Object value) {

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
 
 /**
  * Failures as OpenAI reports them: {@code {"error":{"message","type","param","code"}}} with OpenAI's
- * statuses (400, 401, 403, 404, 429, 500, 503). The LoRAX routes keep {@link ApiError}.
+ * statuses (400, 401, 403, 404, 429, 500, 503; 405, 413 and 415 for HTTP refusals). The LoRAX routes
+ * keep {@link ApiError}.
  */
 record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
 
@@ -54,6 +55,7 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
                 String message = names.rename(v.getMessage());
                 yield invalid(message, param(message));
             }
+            case HttpRequestException h -> error(h.status(), h.getMessage(), "invalid_request_error", null, h.code());
             case ChatTemplateException c -> invalid(c.getMessage(), "messages");
             case AdapterAccessException d -> d.missingToken()
                     ? error(401, d.getMessage(), "authentication_error", "model", "invalid_api_key")

@@ -156,6 +156,9 @@ final class OpenaiRequests {
                 map.put("tool_call_id", m.toolCallId());
             }
             if (m.toolCalls() != null && !m.toolCalls().isNull()) {
+                if (!m.toolCalls().isArray()) {
+                    throw new ValidationException("`messages[" + i + "].tool_calls` must be an array");
+                }
                 map.put("tool_calls", Json.MAPPER.convertValue(m.toolCalls(), List.class));
             }
             out.add(map);
