@@ -56,7 +56,8 @@ final class HttpExchange {
         if (!open()) {
             return;
         }
-        rc.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(Json.write(body));
+        rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+                .end(body instanceof Buffer serialized ? serialized : Json.write(body));
     }
 
     void fail(Throwable t) {

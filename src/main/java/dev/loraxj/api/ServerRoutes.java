@@ -65,15 +65,16 @@ public class ServerRoutes {
                 throw new dev.loraxj.service.ValidationException("`inputs` is required");
             }
             boolean special = req.addSpecialTokens() == null || req.addSpecialTokens();
-            ex.vertx().executeBlocking(() -> service.tokenize(req.inputs(), special), false).onComplete(ar -> {
-                if (ar.failed()) {
-                    ex.fail(ar.cause());
-                } else {
-                    List<Wire.SimpleToken> out = Arrays.stream(ar.result())
-                            .map((TokenSpan t) -> new Wire.SimpleToken(t.id(), t.text(), t.start(), t.stop())).toList();
-                    ex.json(200, out);
-                }
-            });
+            // tokenizing and serializing (up to a KV cache's worth of tokens) both run on a worker
+            ex.vertx().executeBlocking(() -> Json.write(Arrays.stream(service.tokenize(req.inputs(), special))
+                    .map((TokenSpan t) -> new Wire.SimpleToken(t.id(), t.text(), t.start(), t.stop())).toList()), false)
+                    .onComplete(ar -> {
+                        if (ar.failed()) {
+                            ex.fail(ar.cause());
+                        } else {
+                            ex.json(200, ar.result());
+                        }
+                    });
         } catch (RuntimeException e) {
             ex.fail(e);
         }

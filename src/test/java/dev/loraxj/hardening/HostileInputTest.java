@@ -57,9 +57,14 @@ class HostileInputTest {
     static final String CANARY = "{\"inputs\":\"Once upon a time, there was a little girl\",\"parameters\":{\"max_new_tokens\":24}}";
     static final String ADAPTER_CANARY = "{\"inputs\":\"Once upon a time, there was a little girl\",\"parameters\":{\"max_new_tokens\":24,\"adapter_id\":\"lora-name-max\"}}";
 
+    /** The bound: no request may hold an event loop longer than this. */
+    static final long EVENT_LOOP_BOUND_MS = 100;
+
     @TestHTTPResource("/")
     URI base;
     TestClient client;
+    @jakarta.inject.Inject
+    io.vertx.core.Vertx vertx;
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
     @BeforeEach
@@ -82,8 +87,19 @@ class HostileInputTest {
         List<Case> corpus = HostileCorpus.build(base.getPort(), maxBody);
         assertTrue(corpus.size() >= 1000, "corpus has " + corpus.size() + " cases");
         long started = System.nanoTime();
-        List<Outcome> outcomes = run(corpus);
+        List<Outcome> outcomes;
+        long eventLoopLateMillis;
+        long eventLoopCpuMillis;
+        // two probes per event loop (Vert.x hands new contexts to its loops in turn)
+        try (EventLoopProbe probe = new EventLoopProbe(vertx, 2 * 2 * Runtime.getRuntime().availableProcessors())) {
+            outcomes = run(corpus);
+            eventLoopLateMillis = probe.worstMillis();
+            eventLoopCpuMillis = probe.worstCpuMillis();
+            System.out.printf(Locale.ROOT, "HOSTILE event loops: %d probe intervals had a GC and were left out; most CPU between ticks %d ms%n",
+                    probe.intervalsWithGc(), probe.worstCpuMillis());
+        }
         long corpusMillis = (System.nanoTime() - started) / 1_000_000;
+        System.out.printf(Locale.ROOT, "HOSTILE event loops: longest stall %d ms during the corpus%n", eventLoopLateMillis);
 
         Map<String, List<String>> failures = new TreeMap<>();
         Map<String, Integer> histogram = new TreeMap<>();
@@ -112,6 +128,13 @@ class HostileInputTest {
 
         List<Executable> checks = new ArrayList<>();
         checks.add(() -> assertEquals(0, failing, report::toString));
+        // the bound is on work a request puts on a loop (CPU time between two ticks holds every task in
+        // between, so no single task took more); wall-clock stalls also hold safepoints and the lock waits
+        // of a loaded two-core machine, so they get a looser bound that still catches a loop blocked on I/O
+        checks.add(() -> assertTrue(eventLoopCpuMillis < EVENT_LOOP_BOUND_MS,
+                "an event loop ran " + eventLoopCpuMillis + " ms of tasks between two probe ticks (bound " + EVENT_LOOP_BOUND_MS + " ms)"));
+        checks.add(() -> assertTrue(eventLoopLateMillis < 10 * EVENT_LOOP_BOUND_MS,
+                "an event loop stalled " + eventLoopLateMillis + " ms during the corpus"));
         checks.add(() -> assertEquals(canaryBefore, client.post("/generate", CANARY).json().path("generated_text").asText(null),
                 "the greedy canary gives the same text after the corpus"));
         checks.add(() -> assertEquals(adapterCanaryBefore, client.post("/generate", ADAPTER_CANARY).json().path("generated_text").asText(null),

@@ -187,7 +187,8 @@ class HubApiTest {
     @Order(100)
     void noTokenEverAppearsInTheLogs() throws Exception {
         String logged = Files.readString(FakeHubResource.log);
-        assertTrue(logged.length() > 1000, "the log file captured the run (" + logged.length() + " chars)");
+        // the run's own lines (not a length: DJL's first-load warnings come only in the JVM's first app)
+        assertTrue(logged.contains("model test-org/stories260K ready"), "the log file captured the run: " + logged);
         for (String token : new String[] {FakeHubResource.GOOD, FakeHubResource.WRONG, FakeHubResource.GLOBAL}) {
             assertFalse(logged.contains(token), "a token leaked into the log");
         }
