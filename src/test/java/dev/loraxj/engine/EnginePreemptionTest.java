@@ -1,12 +1,9 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.SharedAssets;
-import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.MedusaLoader;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.cpu.CpuBackend;
-import dev.loraxj.backend.cpu.Parallel;
-import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.Tokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -33,29 +30,24 @@ class EnginePreemptionTest {
             "One day, a big dog", "Tom had a red ball.", "The sun was hot", "She liked to sing", "A bird flew",
     };
 
+    static Stories260KModel model;
     static Tokenizer tokenizer;
-    static Checkpoint ckpt;
     static ModelConfig cfg;
-    static Parallel pool;
     static CpuBackend backend;
     static SequenceAdapter max;
 
     @BeforeAll
     static void load() {
-        cfg = ModelConfig.load(SharedAssets.stories260K());
-        tokenizer = Tokenizer.load(SharedAssets.stories260K());
-        ckpt = Checkpoint.open(SharedAssets.stories260K());
-        pool = new Parallel(2);
-        backend = CpuBackend.load(ckpt, cfg, pool);
-        max = new SequenceAdapter(LoraWeights.plan(SharedAssets.adapter("lora-name-max"), cfg).materialize().lora(), null);
+        model = Stories260KModel.open();
+        tokenizer = model.tokenizer();
+        cfg = model.cfg();
+        backend = model.backend();
+        max = model.adapter("lora-name-max");
     }
 
     @AfterAll
     static void close() {
-        backend.close();
-        pool.close();
-        tokenizer.close();
-        ckpt.close();
+        model.close();
     }
 
     record Job(GenerationRequest request, boolean lora) {

@@ -4,11 +4,8 @@ import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.MedusaLoader;
 import dev.loraxj.adapter.RandomLora;
-import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.cpu.CpuBackend;
-import dev.loraxj.backend.cpu.Parallel;
-import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.Tokenizer;
@@ -38,20 +35,18 @@ class EngineScaleTest {
             "One day, a big dog", "Tom had a red ball.", "The sun was hot", "She liked to sing", "A bird flew",
     };
 
+    static Stories260KModel model;
     static Tokenizer tokenizer;
-    static Checkpoint ckpt;
     static ModelConfig cfg;
-    static Parallel pool;
     static CpuBackend backend;
     static List<SequenceAdapter> adapters = new ArrayList<>();
 
     @BeforeAll
     static void load(@TempDir Path tmp) throws Exception {
-        cfg = ModelConfig.load(SharedAssets.stories260K());
-        tokenizer = Tokenizer.load(SharedAssets.stories260K());
-        ckpt = Checkpoint.open(SharedAssets.stories260K());
-        pool = new Parallel(2);
-        backend = CpuBackend.load(ckpt, cfg, pool);
+        model = Stories260KModel.open();
+        tokenizer = model.tokenizer();
+        cfg = model.cfg();
+        backend = model.backend();
         for (String name : List.of("lora-name-max", "lora-name-sue", "lora-synth-1", "lora-synth-2")) {
             adapters.add(new SequenceAdapter(LoraWeights.plan(SharedAssets.adapter(name), cfg).materialize().lora(), null));
         }
@@ -67,10 +62,7 @@ class EngineScaleTest {
 
     @AfterAll
     static void close() {
-        backend.close();
-        pool.close();
-        tokenizer.close();
-        ckpt.close();
+        model.close();
     }
 
     record Job(GenerationRequest request, String key, SequenceAdapter adapter) {
@@ -106,14 +98,6 @@ class EngineScaleTest {
         return c;
     }
 
-    record Out(List<Integer> ids, List<Float> logprobs, List<List<Integer>> alternatives) {
-        static Out of(Generation g) {
-            return new Out(g.tokens().stream().map(TokenInfo::id).toList(), g.tokens().stream().map(TokenInfo::logprob).toList(),
-                    g.tokens().stream().map(t -> t.alternatives() == null ? List.<Integer>of()
-                            : t.alternatives().stream().map(TokenInfo::id).toList()).toList());
-        }
-    }
-
     @Test
     void threeHundredSequencesInOneStepEachEqualAlone() throws Exception {
         int n = 300;
@@ -123,11 +107,11 @@ class EngineScaleTest {
         }
         // 40 adapters plus the base model all active; the prefill budget takes every prompt in the first step
         EngineConfig config = new EngineConfig(n * 64, 8192, 16, 64, 2_000_000_000L);
-        List<Out> alone = new ArrayList<>();
+        List<Stories260KModel.Tokens> alone = new ArrayList<>();
         Engine single = new Engine(backend, tokenizer, config, new SimpleMeterRegistry()).start();
         try {
             for (Job j : jobs) {
-                alone.add(Out.of(submit(single, j).await()));
+                alone.add(Stories260KModel.Tokens.of(submit(single, j).await()));
             }
         } finally {
             single.close();
@@ -141,7 +125,7 @@ class EngineScaleTest {
         try {
             for (int i = 0; i < n; i++) {
                 // bitwise: every output is computed in a fixed order whatever else is in the batch
-                assertEquals(alone.get(i), Out.of(cs.get(i).await()), "sequence " + i + " in a step of " + n);
+                assertEquals(alone.get(i), Stories260KModel.Tokens.of(cs.get(i).await()), "sequence " + i + " in a step of " + n);
             }
             assertTrue(together.metrics().maxBatchSize() >= n, "all " + n + " ran in one step: " + together.metrics().maxBatchSize());
         } finally {

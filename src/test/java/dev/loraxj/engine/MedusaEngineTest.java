@@ -6,8 +6,6 @@ import dev.loraxj.adapter.MedusaLoader;
 import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.cpu.CpuBackend;
-import dev.loraxj.backend.cpu.Parallel;
-import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.Tokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -37,27 +35,22 @@ class MedusaEngineTest {
             "Max found a shiny rock", "It was a cold day", "Anna and Ben were friends", "The boy ran to",
             "One morning, the sun"};
 
+    static Stories260KModel model;
     static Tokenizer tokenizer;
-    static Checkpoint ckpt;
     static ModelConfig cfg;
-    static Parallel pool;
     static CpuBackend backend;
 
     @BeforeAll
     static void load() {
-        cfg = ModelConfig.load(SharedAssets.stories260K());
-        tokenizer = Tokenizer.load(SharedAssets.stories260K());
-        ckpt = Checkpoint.open(SharedAssets.stories260K());
-        pool = new Parallel(2);
-        backend = CpuBackend.load(ckpt, cfg, pool);
+        model = Stories260KModel.open();
+        tokenizer = model.tokenizer();
+        cfg = model.cfg();
+        backend = model.backend();
     }
 
     @AfterAll
     static void close() {
-        backend.close();
-        pool.close();
-        tokenizer.close();
-        ckpt.close();
+        model.close();
     }
 
     static GenerationRequest greedy(String prompt) {

@@ -1,10 +1,6 @@
 package dev.loraxj.engine;
 
-import dev.loraxj.SharedAssets;
-import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.backend.cpu.CpuBackend;
-import dev.loraxj.backend.cpu.Parallel;
-import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.Tokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,31 +28,26 @@ class PrefixCacheTest {
             + "One day, she saw a big red ball in the park. She ran to the ball and kicked it very high. ";
     static final String[] QUESTIONS = {"The ball", "Lily was happy", "Then her mom", "A dog came", "She said", "It was"};
 
+    static Stories260KModel model;
     static Tokenizer tokenizer;
-    static Checkpoint ckpt;
     static ModelConfig cfg;
-    static Parallel pool;
     static CpuBackend backend;
     static SequenceAdapter max;
     static SequenceAdapter sue;
 
     @BeforeAll
     static void load() {
-        cfg = ModelConfig.load(SharedAssets.stories260K());
-        tokenizer = Tokenizer.load(SharedAssets.stories260K());
-        ckpt = Checkpoint.open(SharedAssets.stories260K());
-        pool = new Parallel(2);
-        backend = CpuBackend.load(ckpt, cfg, pool);
-        max = new SequenceAdapter(LoraWeights.plan(SharedAssets.adapter("lora-name-max"), cfg).materialize().lora(), null);
-        sue = new SequenceAdapter(LoraWeights.plan(SharedAssets.adapter("lora-name-sue"), cfg).materialize().lora(), null);
+        model = Stories260KModel.open();
+        tokenizer = model.tokenizer();
+        cfg = model.cfg();
+        backend = model.backend();
+        max = model.adapter("lora-name-max");
+        sue = model.adapter("lora-name-sue");
     }
 
     @AfterAll
     static void close() {
-        backend.close();
-        pool.close();
-        tokenizer.close();
-        ckpt.close();
+        model.close();
     }
 
     record Job(GenerationRequest request, String adapter) {
@@ -79,22 +70,14 @@ class PrefixCacheTest {
         return c;
     }
 
-    record Out(List<Integer> ids, List<Float> logprobs, List<List<Integer>> alternatives) {
-        static Out of(Generation g) {
-            return new Out(g.tokens().stream().map(TokenInfo::id).toList(), g.tokens().stream().map(TokenInfo::logprob).toList(),
-                    g.tokens().stream().map(t -> t.alternatives() == null ? List.<Integer>of()
-                            : t.alternatives().stream().map(TokenInfo::id).toList()).toList());
-        }
-    }
-
     static Engine engine(boolean caching, int totalTokens) {
         return new Engine(backend, tokenizer, new EngineConfig(totalTokens, 4096, 16).withPrefixCaching(caching), new SimpleMeterRegistry());
     }
 
-    static List<Out> runOneByOne(Engine e, List<Job> jobs) throws Exception {
-        List<Out> out = new ArrayList<>();
+    static List<Stories260KModel.Tokens> runOneByOne(Engine e, List<Job> jobs) throws Exception {
+        List<Stories260KModel.Tokens> out = new ArrayList<>();
         for (Job j : jobs) {
-            out.add(Out.of(submit(e, j).await()));
+            out.add(Stories260KModel.Tokens.of(submit(e, j).await()));
         }
         return out;
     }
@@ -112,7 +95,7 @@ class PrefixCacheTest {
     void aSharedPrefixIsReusedAndGivesBitwiseTheFreshOutputInMixedAdapterBatches() throws Exception {
         List<Job> jobs = mixedJobs();
         Engine fresh = engine(false, 8192).start();
-        List<Out> expected;
+        List<Stories260KModel.Tokens> expected;
         try {
             expected = runOneByOne(fresh, jobs);
             assertEquals(0, fresh.metrics().prefixHitTokens());
@@ -122,7 +105,7 @@ class PrefixCacheTest {
         Engine cached = engine(true, 8192).start();
         try {
             // one of each adapter first, so the rest find its prefix
-            List<Out> warm = runOneByOne(cached, jobs.subList(0, 3));
+            List<Stories260KModel.Tokens> warm = runOneByOne(cached, jobs.subList(0, 3));
             assertEquals(expected.subList(0, 3), warm);
             assertEquals(0, cached.metrics().prefixHitTokens(), "nothing to share yet; adapters never share");
             List<EngineHarness.Collector> cs = new ArrayList<>();
@@ -130,7 +113,7 @@ class PrefixCacheTest {
                 cs.add(submit(cached, j)); // all at once: mixed adapters, hits and misses in one batch
             }
             for (int i = 0; i < cs.size(); i++) {
-                assertEquals(expected.get(3 + i), Out.of(cs.get(i).await()), "request " + (3 + i) + " from the prefix cache");
+                assertEquals(expected.get(3 + i), Stories260KModel.Tokens.of(cs.get(i).await()), "request " + (3 + i) + " from the prefix cache");
             }
             int prefixBlocks = (tokenizer.encode(SYSTEM).length - 1) / 16;
             assertTrue(cached.metrics().prefixHitTokens() >= 15L * prefixBlocks * 16,
@@ -188,7 +171,7 @@ class PrefixCacheTest {
             jobs.add(new Job(request(SYSTEM + QUESTIONS[i % QUESTIONS.length], i, i % 5 == 0 ? "s" : null), i % 2 == 0 ? "max" : null));
         }
         Engine fresh = engine(false, 8192).start();
-        List<Out> expected;
+        List<Stories260KModel.Tokens> expected;
         try {
             expected = runOneByOne(fresh, jobs);
         } finally {
@@ -222,7 +205,7 @@ class PrefixCacheTest {
                     continue;
                 }
                 Generation g = cs.get(i).await();
-                assertEquals(expected.get(i), Out.of(g), "request " + i);
+                assertEquals(expected.get(i), Stories260KModel.Tokens.of(g), "request " + i);
             }
             awaitIdle(e);
             for (int b = 0; b < e.pool().numBlocks(); b++) {
