@@ -220,7 +220,13 @@ public final class KvBlockPool {
             Integer existing = index.get(k);
             if (existing != null && matches(existing, seqTokens, from, adapterId, cacheSalt, chain.block(), chain.gen())) {
                 chain.advance(k, existing, gen[existing], i + 1);
-            } else if (existing == null) {
+                continue;
+            }
+            if (existing != null && stale(existing)) {
+                unregister(existing); // its parent was evicted: no walk can reach it any more, so ours takes the key
+                existing = null;
+            }
+            if (existing == null) {
                 int b = table.get(i);
                 if (gen[b] != 0) {
                     unregister(b); // cannot happen for a private block; never leave two registrations on one
@@ -238,6 +244,12 @@ public final class KvBlockPool {
                 chain.breakOff(); // a hash collision with other content: stop sharing this sequence's blocks
             }
         }
+    }
+
+    /** A registration whose parent registration is gone (evicted, or the block registered anew). */
+    private boolean stale(int b) {
+        int parent = parentBlock[b];
+        return parent >= 0 && gen[parent] != parentGen[b];
     }
 
     private boolean matches(int b, int[] seqTokens, int from, long adapterId, String cacheSalt, int parent, long parentRegistration) {
