@@ -215,6 +215,7 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                         checkGain(fullName, scale, rank, in, maxAbs(af, e.getValue()[0]), maxAbs(bf, e.getValue()[1]));
                         yield new LoraMatrix.F32(rank, in, b.dim(0), scale, af, transpose(bf, b.dim(0), b.dim(1)));
                     }
+                    case I8 -> throw new AdapterException("adapter tensors are never int8");
                 };
             }
             return new LoraWeights(m, bytes, "lora r=" + maxRank + " " + modules);

@@ -35,7 +35,7 @@ public class ServerRoutes {
                        int maxInputLength, int maxTotalTokens, float waitingServedRatio, int maxBatchTotalTokens,
                        int maxWaitingTokens, int validationWorkers, String version, String sha, String dockerLabel,
                        String requestLoggerUrl, boolean eagerPrefill, int maxBatchPrefillTokens, int kvBlockSize,
-                       int threads, String kvCacheDtype, boolean prefixCaching) {
+                       int threads, String kvCacheDtype, boolean prefixCaching, String quantize, long weightBytes) {
     }
 
     public record TokenizeRequest(String inputs, Boolean addSpecialTokens) {
@@ -50,7 +50,8 @@ public class ServerRoutes {
             ex.json(200, new Info(rt.modelId(), null, rt.backend().dtype(), rt.backend().deviceType(), "text-generation",
                     l.maxConcurrentRequests(), l.maxBestOf(), l.maxStopSequences(), l.maxInputLength(), l.maxTotalTokens(),
                     1.2f, l.maxBatchTotalTokens(), 20, 2, VERSION, null, null, null, false,
-                    l.maxBatchPrefillTokens(), l.kvBlockSize(), l.threads(), rt.backend().kvDtype(), rt.engine().prefixCaching()));
+                    l.maxBatchPrefillTokens(), l.kvBlockSize(), l.threads(), rt.backend().kvDtype(), rt.engine().prefixCaching(),
+                    rt.backend().linearDtype().equals(rt.backend().dtype()) ? "none" : rt.backend().linearDtype(), rt.backend().weightBytes()));
         } catch (RuntimeException e) {
             ex.fail(e);
         }

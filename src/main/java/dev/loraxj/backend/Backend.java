@@ -16,6 +16,12 @@ public interface Backend extends AutoCloseable {
     /** The dtype the weights are held in ("float32", "bfloat16"). */
     String dtype();
 
+    /** The dtype the block linears are held in: the weights' own, or "int8" when quantized at load. */
+    String linearDtype();
+
+    /** Bytes of weights held for the linears and the head (what a decode step streams). */
+    long weightBytes();
+
     /** Bytes of KV cache one token occupies across all layers, in the KV dtype. */
     long kvBytesPerToken();
 

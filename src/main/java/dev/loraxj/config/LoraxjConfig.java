@@ -81,6 +81,14 @@ public interface LoraxjConfig {
     /** The KV cache's dtype, float32 or bfloat16; default bfloat16 when the weights are bfloat16, else float32. */
     Optional<String> kvCacheDtype();
 
+    /**
+     * Weight-only quantization of the seven linears of every block at load: none or int8 (per row,
+     * groups of 32 inputs, a float scale each, as llama.cpp's Q8_0). Embeddings and the head keep
+     * the checkpoint's dtype.
+     */
+    @WithDefault("none")
+    String quantize();
+
     Adapters adapters();
 
     Auth auth();

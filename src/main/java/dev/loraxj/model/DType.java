@@ -6,7 +6,12 @@ import java.util.Locale;
 public enum DType {
     F32(4, "float32"),
     BF16(2, "bfloat16"),
-    F16(2, "float16");
+    F16(2, "float16"),
+    /** Weights quantized at load to int8 with a float scale per group of {@code I8_GROUP} inputs; never a checkpoint's dtype. */
+    I8(1, "int8");
+
+    /** Inputs per int8 scale: llama.cpp's Q8_0 block, a whole number of vectors at every width the Vector API has. */
+    public static final int I8_GROUP = 32;
 
     private final int bytes;
     private final String torchName;
@@ -23,6 +28,16 @@ public enum DType {
     /** The name PyTorch and config.json use ("float32", "bfloat16", "float16"). */
     public String torchName() {
         return torchName;
+    }
+
+    /** The safetensors header's name of the dtype; int8 is a kernel layout and has none here. */
+    public String safetensorsCode() {
+        return switch (this) {
+            case F32 -> "F32";
+            case BF16 -> "BF16";
+            case F16 -> "F16";
+            case I8 -> throw new IllegalArgumentException("checkpoints hold F32, BF16 or F16; int8 is quantized at load");
+        };
     }
 
     public static DType fromSafetensors(String code) {

@@ -172,11 +172,7 @@ public final class RandomLlama {
         ObjectNode header = json.createObjectNode();
         header.putObject("__metadata__").put("format", "pt").put(METADATA_KEY, fingerprint);
         long offset = 0;
-        String code = switch (dtype) {
-            case F32 -> "F32";
-            case BF16 -> "BF16";
-            case F16 -> "F16";
-        };
+        String code = dtype.safetensorsCode();
         for (Spec spec : specs) {
             ObjectNode info = header.putObject(spec.name());
             info.put("dtype", code);

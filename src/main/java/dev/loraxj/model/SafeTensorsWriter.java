@@ -36,11 +36,7 @@ public final class SafeTensorsWriter {
         long offset = 0;
         for (Entry e : entries) {
             ObjectNode info = header.putObject(e.name);
-            info.put("dtype", switch (e.dtype) {
-                case F32 -> "F32";
-                case BF16 -> "BF16";
-                case F16 -> "F16";
-            });
+            info.put("dtype", e.dtype.safetensorsCode());
             ArrayNode shape = info.putArray("shape");
             for (long d : e.shape) {
                 shape.add(d);

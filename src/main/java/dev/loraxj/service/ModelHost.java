@@ -72,9 +72,10 @@ public class ModelHost {
         long t0 = System.nanoTime();
         try {
             runtime = open();
-            LOG.infof("model %s ready in %d ms: %s, %s weights, KV cache %d blocks of %d tokens",
+            LOG.infof("model %s ready in %d ms: %s, %s weights (linears held as %s, %d MB), KV cache %d blocks of %d tokens in %s",
                     runtime.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
-                    runtime.backend().dtype(), runtime.engine().totalBlocks(), runtime.limits().kvBlockSize());
+                    runtime.backend().dtype(), runtime.backend().linearDtype(), runtime.backend().weightBytes() >> 20,
+                    runtime.engine().totalBlocks(), runtime.limits().kvBlockSize(), runtime.backend().kvDtype());
         } catch (Throwable t) {
             failure = t;
             LOG.errorf(t, "cannot load model %s: %s", config.modelId(), t.getMessage());
@@ -109,7 +110,12 @@ public class ModelHost {
         Checkpoint checkpoint = Checkpoint.open(dir);
         int threads = config.threads().orElse(Runtime.getRuntime().availableProcessors());
         Parallel pool = new Parallel(threads);
-        CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool);
+        long loading = System.nanoTime();
+        CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool, quantization());
+        if (!backend.linearDtype().equals(backend.dtype())) {
+            LOG.infof("weights quantized from %s to %s in %d ms: %d MB held for the linears and the head", backend.dtype(),
+                    backend.linearDtype(), (System.nanoTime() - loading) / 1_000_000, backend.weightBytes() >> 20);
+        }
         backend.kvDtype(kvDtype(backend.dtype()));
         Limits limits = limits(modelConfig, backend.kvBytesPerToken(), threads);
         AdapterCatalog catalog = new AdapterCatalog(sources, config.adapters().defaultSource());
@@ -154,6 +160,16 @@ public class ModelHost {
         }
         LOG.infof("Medusa speculation: %s (v%d, %d heads), %d tokens per step", ref, heads.version(), heads.numHeads(), tokens);
         return new Speculation(heads, tokens, config.speculative().maxBatchSize());
+    }
+
+    /** loraxj.quantize: null for none, else the kernels' dtype. */
+    DType quantization() {
+        return switch (config.quantize().toLowerCase(java.util.Locale.ROOT)) {
+            case "none", "" -> null;
+            case "int8" -> DType.I8;
+            default -> throw new ModelException("loraxj.quantize must be none or int8, got " + config.quantize()
+                    + " (int4, GPTQ and AWQ are not supported yet)");
+        };
     }
 
     /** loraxj.kv-cache-dtype, else bfloat16 over bfloat16 weights and float32 otherwise. */

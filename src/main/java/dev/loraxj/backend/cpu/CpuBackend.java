@@ -32,7 +32,17 @@ public final class CpuBackend implements Backend {
 
     /** Checks every tensor's shape against {@code cfg} and maps the weights; throws ModelException on a mismatch. */
     public static CpuBackend load(Checkpoint ckpt, ModelConfig cfg, Parallel pool) {
-        return new CpuBackend(cfg, LlamaWeights.load(ckpt, cfg), pool);
+        return load(ckpt, cfg, pool, null);
+    }
+
+    /** As above, quantizing the block linears at load ({@code quantize}: null for none, or {@link DType#I8}). */
+    public static CpuBackend load(Checkpoint ckpt, ModelConfig cfg, Parallel pool, DType quantize) {
+        return new CpuBackend(cfg, LlamaWeights.load(ckpt, cfg, quantize), pool);
+    }
+
+    @Override
+    public String linearDtype() {
+        return weights.linearDtype().torchName();
     }
 
     @Override
@@ -80,6 +90,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void forward(StepBatch batch) {
         forward.forward(batch, cache);
+    }
+
+    @Override
+    public long weightBytes() {
+        return weights.weightBytesPerToken();
     }
 
     /** Bytes of weights one decode step streams from memory per token (all linears and the head). */

@@ -6,14 +6,26 @@ import dev.loraxj.model.DType;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One weight matrix {@code [rows, cols]} (row-major, little-endian, F32 or BF16) of a named module,
- * with an optional bias. {@code layer} is -1 for the head.
+ * One weight matrix {@code [rows, cols]} (row-major, little-endian, F32, BF16, or int8 with a float
+ * scale per row and group of {@link DType#I8_GROUP} inputs) of a named module, with an optional bias. {@code layer} is -1 for the head.
  */
-public record Linear(Module module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias) {
+public record Linear(Module module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias, float[] scales) {
+
+    /** F32 or BF16 weights. */
+    public Linear(Module module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias) {
+        this(module, layer, data, dtype, rows, cols, bias, null);
+    }
 
     public Linear {
-        if (dtype != DType.F32 && dtype != DType.BF16) {
-            throw new IllegalArgumentException(module + ": kernels take F32 or BF16 weights, got " + dtype);
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.I8) {
+            throw new IllegalArgumentException(module + ": kernels take F32, BF16 or int8 weights, got " + dtype);
+        }
+        if ((dtype == DType.I8) != (scales != null)) {
+            throw new IllegalArgumentException(module + ": int8 weights, and only they, come with scales");
+        }
+        if (scales != null && scales.length != rows * groups(cols)) {
+            throw new IllegalArgumentException(module + ": " + scales.length + " scales for [" + rows + ", " + cols + "] in groups of "
+                    + DType.I8_GROUP);
         }
         if (data.byteSize() != (long) rows * cols * dtype.bytes()) {
             throw new IllegalArgumentException(module + ": " + data.byteSize() + " bytes for [" + rows + ", " + cols + "] " + dtype);
@@ -27,8 +39,13 @@ public record Linear(Module module, int layer, MemorySegment data, DType dtype, 
         }
     }
 
+    /** Scale groups per row of an int8 matrix with {@code cols} inputs (the last may be short). */
+    public static int groups(int cols) {
+        return (cols + DType.I8_GROUP - 1) / DType.I8_GROUP;
+    }
+
     /** Bytes streamed from memory each time the matrix is applied. */
     public long weightBytes() {
-        return data.byteSize();
+        return data.byteSize() + (scales == null ? 0 : (long) scales.length * Float.BYTES);
     }
 }

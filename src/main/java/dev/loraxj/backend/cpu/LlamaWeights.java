@@ -27,8 +27,11 @@ final class LlamaWeights implements AutoCloseable {
     private final int hidden;
     private final Arena arena;
 
+    private final DType sourceDtype;
+
     private LlamaWeights(MemorySegment embed, DType embedType, LayerWeights[] layers, float[] finalNorm, Linear lmHead,
-                         int hidden, Arena arena) {
+                         int hidden, Arena arena, DType sourceDtype) {
+        this.sourceDtype = sourceDtype;
         this.embed = embed;
         this.embedType = embedType;
         this.layers = layers;
@@ -39,9 +42,17 @@ final class LlamaWeights implements AutoCloseable {
     }
 
     static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg) {
+        return load(ckpt, cfg, null);
+    }
+
+    /** With {@code quantize} (null: none; {@link DType#I8}) applied to the seven linears of every block at load. */
+    static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg, DType quantize) {
+        if (quantize != null && quantize != DType.I8) {
+            throw new IllegalArgumentException("quantization to " + quantize.torchName() + " is not supported (int8 is)");
+        }
         Arena arena = Arena.ofShared();
         try {
-            return new Loader(ckpt, cfg, arena).load();
+            return new Loader(ckpt, cfg, arena, quantize).load();
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -69,7 +80,13 @@ final class LlamaWeights implements AutoCloseable {
         return sum;
     }
 
+    /** The checkpoint's dtype (what the linears were quantized from, if they were). */
     DType dtype() {
+        return sourceDtype;
+    }
+
+    /** The dtype the block linears are held in: the checkpoint's, or int8. */
+    DType linearDtype() {
         return layers[0].q().dtype();
     }
 
@@ -78,7 +95,7 @@ final class LlamaWeights implements AutoCloseable {
         arena.close();
     }
 
-    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena) {
+    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena, DType quantize) {
 
         LlamaWeights load() {
             int h = cfg.hiddenSize();
@@ -109,13 +126,15 @@ final class LlamaWeights implements AutoCloseable {
             } else {
                 head = matrix(Module.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
             }
-            return new LlamaWeights(embed, embedType, layers, norm, head, h, arena);
+            DType source = ckpt.tensor("model.layers.0." + Module.Q.path() + ".weight").dtype();
+            return new LlamaWeights(embed, embedType, layers, norm, head, h, arena, source);
         }
 
         private Linear linear(Module m, int layer, int rows, int cols, boolean hasBias) {
             String base = "model.layers." + layer + "." + m.path();
             float[] bias = hasBias ? vector(base + ".bias", rows) : null;
-            return matrix(m, layer, base + ".weight", rows, cols, bias);
+            Linear w = matrix(m, layer, base + ".weight", rows, cols, bias);
+            return quantize == DType.I8 ? I8Tiles.quantize(w, arena) : w;
         }
 
         private Linear matrix(Module m, int layer, String name, int rows, int cols, float[] bias) {

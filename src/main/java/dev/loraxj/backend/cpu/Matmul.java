@@ -96,6 +96,10 @@ public final class Matmul {
      * with x in {@link #layout} order for {@code w.dtype()}.
      */
     public static void rows(Linear w, float[] x, int T, float[] y, int r0, int r1) {
+        if (w.dtype() == DType.I8) {
+            rowsI8(w, x, T, y, r0, r1);
+            return;
+        }
         boolean bf16 = w.dtype() == DType.BF16;
         MemorySegment seg = w.data();
         int in = w.cols();
@@ -145,6 +149,50 @@ public final class Matmul {
         for (; r < r1; r++) {
             for (int t = 0; t < T; t++) {
                 y[t * out + r] = bf16 ? Bf16Tiles.dot(seg, in, bias, r, x, t) : dot(seg, in, bias, r, x, t);
+            }
+        }
+    }
+
+    /** {@link #rows} over int8 weights: batched tiles run the F32 tile over dequantized rows, as {@link I8Tiles#dot} computes. */
+    private static void rowsI8(Linear w, float[] x, int T, float[] y, int r0, int r1) {
+        MemorySegment seg = w.data();
+        float[] scales = w.scales();
+        int in = w.cols();
+        int out = w.rows();
+        float[] bias = w.bias();
+        int r = r0;
+        if (T >= 4) {
+            Scratch scratch = SCRATCH.get();
+            int block = Math.max(4, BLOCK_BYTES / (in * 4) / 4 * 4);
+            MemorySegment tileW = scratch.rows(block * in);
+            int kEnd = F.loopBound(in);
+            int tEnd = T / 4 * 4;
+            for (; r + 4 <= r1; ) {
+                int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
+                I8Tiles.widen(seg, scales, in, r, blockEnd - r, tileW);
+                for (int t = 0; t < tEnd; t += 4) {
+                    for (int g = r; g < blockEnd; g += 4) {
+                        tile44(tileW, (long) (g - r) * in * 4, in, kEnd, out, bias, g, x, t, y, scratch.sums);
+                    }
+                }
+                for (int i = r; i < blockEnd; i++) {
+                    for (int tt = tEnd; tt < T; tt++) {
+                        y[tt * out + i] = I8Tiles.dot(seg, scales, in, bias, i, x, tt);
+                    }
+                }
+                r = blockEnd;
+            }
+        }
+        if (T == 1 && r < r1) {
+            int half = (r1 - r) / 2;
+            for (int i = 0; i < half; i++) {
+                I8Tiles.dot2(seg, scales, in, bias, r + i, r + half + i, x, y);
+            }
+            r += 2 * half;
+        }
+        for (; r < r1; r++) {
+            for (int t = 0; t < T; t++) {
+                y[t * out + r] = I8Tiles.dot(seg, scales, in, bias, r, x, t);
             }
         }
     }
