@@ -139,6 +139,7 @@ public final class Engine implements AutoCloseable {
                 for (Sequence s : scheduler.drain()) {
                     s.listener().onError(new EngineException("generation failed: " + t.getMessage(), t));
                 }
+                pool.dropCache(); // the failed step's blocks were registered before it computed them
                 publishGauges();
             }
         }

@@ -135,6 +135,28 @@ public final class KvBlockPool {
         }
     }
 
+    /**
+     * Forgets every cached prefix (after a failed step, whose blocks were registered before they were
+     * computed); unreferenced cached blocks become free. Blocks still referenced keep their contents.
+     */
+    public void dropCache() {
+        if (!caching) {
+            return;
+        }
+        while (lruHead >= 0) {
+            int b = lruHead;
+            lruRemove(b);
+            unregister(b);
+            freeList[freeCount++] = b;
+        }
+        for (int b = 0; b < numBlocks; b++) {
+            if (gen[b] != 0) {
+                unregister(b);
+            }
+        }
+        index.clear();
+    }
+
     /** Takes the least recently used cached block, dropping its registration. */
     private int evictOldest() {
         int b = lruHead;

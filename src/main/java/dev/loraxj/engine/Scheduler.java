@@ -190,9 +190,11 @@ final class Scheduler {
         rotate(now);
         speculating = running.size() <= speculativeMaxBatch;
         boolean preemptedAny = grow();
+        // each run is decided (the running first, then each admitted one) before the batch is filled in running
+        // order, so each adapter's rows form one segment
         int budget = maxPrefillTokens;
         for (Sequence s : running) {
-            budget -= prefillNeed(s, budget);
+            budget -= decideAndShare(s, budget);
         }
         // after a preemption nothing new joins: the pool is short, and the preempted go first next time
         while (budget > 0 && !preemptedAny) {
@@ -226,20 +228,29 @@ final class Scheduler {
             next.started(now, ++admissions, tokenizer);
             insertGrouped(next);
             byAge.add(next);
-            budget -= prefillNeed(next, budget);
+            budget -= decideAndShare(next, budget);
         }
-        // planned in running order, so each adapter's rows form one segment
-        speculating = running.size() <= speculativeMaxBatch;
-        budget = maxPrefillTokens;
         for (Sequence s : running) {
-            budget -= plan(batch, s, budget);
+            fill(batch, s);
         }
     }
 
-    /** Prompt tokens the sequence would prefill this step within {@code budget}. */
-    private static int prefillNeed(Sequence s, int budget) {
-        return s.prefilling() ? Math.min(s.uncached(), Math.max(0, budget)) : 0;
+    /**
+     * Decides the sequence's run and registers the blocks that run fills, before the step computes
+     * them: a sequence admitted later in this step can share them already, because each layer
+     * writes every token's K and V before any token attends. Only what is certain is registered:
+     * not speculative candidates (they may be rolled back), not a run shorter than a block.
+     */
+    private int decideAndShare(Sequence s, int budget) {
+        int used = decide(s, budget);
+        if (s.plannedRun() > 0 && !s.request().prefillDetails()) {
+            int n = s.plannedSpeculative() ? 1 : s.plannedRun();
+            pool.register(s.blocks(), (s.cached() + n) / pool.blockSize(), s.chain(), s.tokens(), s.adapterSerial(),
+                    s.request().cacheSalt());
+        }
+        return used;
     }
+
 
     /**
      * KV on demand: each decoding sequence gets a block when it crosses a block boundary. When the
@@ -405,33 +416,43 @@ final class Scheduler {
         return speculating;
     }
 
-    /** Adds the sequence's next run of tokens to the batch; returns the prefill tokens it used. */
-    private int plan(StepBatch batch, Sequence s, int budget) {
+    /** Decides the sequence's run of tokens this step (kept in it until the batch is filled); returns the prefill tokens it uses. */
+    private int decide(Sequence s, int budget) {
         int uncached = s.uncached();
         boolean decoding = !s.prefilling();
         int room = s.blocks().size() * pool.blockSize() - s.cached(); // never write past the blocks it holds
         if (decoding && s.draftLen() > 0 && speculating && room >= 1 + s.draftLen()) {
-            int n = 1 + s.draftLen();
-            record(batch, s, n, 0);
-            batch.addSequence(s.specRun(), 0, n, s.cached(), s.blocks().array(), 0, s.lora());
+            s.plan(1 + s.draftLen(), true);
             return 0;
         }
         if (decoding) {
             s.drafted(0); // not verified this step: the candidates would be for the wrong position
         }
         int n = Math.min(room, decoding ? uncached : Math.min(uncached, budget));
-        boolean wantsAll = s.request().prefillDetails() && s.cached() < s.promptLength();
-        if (wantsAll) {
+        if (s.request().prefillDetails() && s.cached() < s.promptLength()) {
             n = Math.min(n, maxLogitRows);
         }
+        n = Math.max(0, n);
+        s.plan(n, false);
+        return decoding ? 0 : n;
+    }
+
+    /** Adds the run {@link #decide} chose to the batch. */
+    private void fill(StepBatch batch, Sequence s) {
+        int n = s.plannedRun();
         if (n <= 0) {
-            return 0;
+            return;
         }
-        boolean completes = n == uncached;
+        if (s.plannedSpeculative()) {
+            record(batch, s, n, 0);
+            batch.addSequence(s.specRun(), 0, n, s.cached(), s.blocks().array(), 0, s.lora());
+            return;
+        }
+        boolean wantsAll = s.request().prefillDetails() && s.cached() < s.promptLength();
+        boolean completes = n == s.uncached();
         int from = wantsAll ? 0 : completes ? n - 1 : n;
         record(batch, s, n, from);
         batch.addSequence(s.tokens(), s.cached(), n, s.cached(), s.blocks().array(), from, s.lora());
-        return decoding ? 0 : n;
     }
 
     private void record(StepBatch batch, Sequence s, int n, int from) {

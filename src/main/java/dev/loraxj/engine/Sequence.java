@@ -47,6 +47,8 @@ public final class Sequence {
     private long admittedAt;
     private int preemptions;
     private final PrefixChain chain = new PrefixChain();
+    private int plannedRun;
+    private boolean plannedSpeculative;
     private long adapterSerial;
 
     /**
@@ -216,6 +218,20 @@ public final class Sequence {
         draftLen = 0;
         preemptions++;
         chain.reset();
+    }
+
+    /** The run the scheduler chose for this step: {@code n} tokens, a verification of candidates or not. */
+    void plan(int n, boolean speculative) {
+        plannedRun = n;
+        plannedSpeculative = speculative;
+    }
+
+    int plannedRun() {
+        return plannedRun;
+    }
+
+    boolean plannedSpeculative() {
+        return plannedSpeculative;
     }
 
     /** Its place in the prefix cache's chain of full blocks. */

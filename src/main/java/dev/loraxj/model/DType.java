@@ -55,7 +55,8 @@ public enum DType {
             case "f32", "float32", "float" -> F32;
             case "bf16", "bfloat16" -> BF16;
             case "f16", "float16", "half" -> F16;
-            default -> throw new ModelException("unknown dtype '" + name + "' (use f32, bf16 or f16)");
+            case "i8", "int8", "q8" -> I8;
+            default -> throw new ModelException("unknown dtype '" + name + "' (use f32, bf16, f16 or int8)");
         };
     }
 

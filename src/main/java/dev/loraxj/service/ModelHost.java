@@ -111,7 +111,7 @@ public class ModelHost {
         int threads = config.threads().orElse(Runtime.getRuntime().availableProcessors());
         Parallel pool = new Parallel(threads);
         long loading = System.nanoTime();
-        CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool, quantization());
+        CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool, quantization(), config.quantizeHead());
         if (!backend.linearDtype().equals(backend.dtype())) {
             LOG.infof("weights quantized from %s to %s in %d ms: %d MB held for the linears and the head", backend.dtype(),
                     backend.linearDtype(), (System.nanoTime() - loading) / 1_000_000, backend.weightBytes() >> 20);

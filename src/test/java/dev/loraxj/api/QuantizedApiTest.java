@@ -42,11 +42,11 @@ class QuantizedApiTest {
         var info = client.get("/info").json();
         assertEquals("int8", info.path("quantize").asText(), info.toString());
         assertEquals("float32", info.path("model_dtype").asText(), "the checkpoint's dtype");
-        // 5 layers of q,k,v,o (64x64, 32x64 twice, 64x64) and gate, up, down (172x64): one byte each plus a scale per 32,
-        // and the float32 tied head (512x64)
-        long linears = 5L * (64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 172 * 64);
-        long scales = 5L * (64 * 2 + 2 * 32 * 2 + 64 * 2 + 2 * 172 * 2 + 64 * 6) * 4;
-        assertEquals(linears + scales + 512 * 64 * 4, info.path("weight_bytes").asLong(), info.toString());
+        // 5 layers of q,k,v,o (64x64, 32x64 twice, 64x64) and gate, up, down (172x64), and the tied head (512x64):
+        // one byte per weight plus a float scale per row and 32 inputs
+        long linears = 5L * (64 * 64 + 2 * 32 * 64 + 64 * 64 + 3 * 172 * 64) + 512 * 64;
+        long scales = (5L * (64 * 2 + 2 * 32 * 2 + 64 * 2 + 2 * 172 * 2 + 64 * 6) + 512 * 2) * 4;
+        assertEquals(linears + scales, info.path("weight_bytes").asLong(), info.toString());
         TestClient.Reply r = client.post("/generate", "{\"inputs\":\"Once upon a time, there was a little girl\","
                 + "\"parameters\":{\"max_new_tokens\":30,\"adapter_id\":\"lora-name-max\"}}");
         assertEquals(200, r.status(), r.body());

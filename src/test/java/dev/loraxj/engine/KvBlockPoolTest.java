@@ -95,4 +95,20 @@ class KvBlockPoolTest {
         assertEquals(2, pool.lookup(t, t.length, 0, null).blocks().length, "the new computation is cached again, whole");
         pool.free(b);
     }
+
+    @Test
+    void droppingTheCacheFreesEveryCachedBlockAndForgetsEveryPrefix() {
+        KvBlockPool pool = new KvBlockPool(8, 4);
+        int[] t = tokens(13, 4);
+        BlockTable held = admit(pool, t, 0, null, new PrefixChain());
+        BlockTable other = admit(pool, tokens(9, 5), 0, null, new PrefixChain());
+        pool.free(other);
+        assertEquals(2, pool.cachedBlocks());
+        pool.dropCache();
+        assertEquals(0, pool.cachedBlocks());
+        assertEquals(0, pool.lookup(t, t.length, 0, null).blocks().length, "a held block's registration is gone too");
+        assertEquals(8 - held.size(), pool.freeBlocks());
+        pool.free(held);
+        assertEquals(8, pool.freeBlocks());
+    }
 }

@@ -124,6 +124,40 @@ class PrefixCacheTest {
         }
     }
 
+    /** A burst that arrives together shares the prefix the first of it computes in the same step. */
+    @Test
+    void requestsAdmittedInOneStepShareThePrefixTheFirstComputes() throws Exception {
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            jobs.add(new Job(request(SYSTEM + QUESTIONS[i % QUESTIONS.length], i, null), i % 2 == 0 ? "max" : null));
+        }
+        Engine fresh = engine(false, 8192).start();
+        List<Stories260KModel.Tokens> expected;
+        try {
+            expected = runOneByOne(fresh, jobs);
+        } finally {
+            fresh.close();
+        }
+        Engine burst = engine(true, 8192);
+        List<EngineHarness.Collector> cs = new ArrayList<>();
+        for (Job j : jobs) {
+            cs.add(submit(burst, j)); // all queued before the first step: every one is admitted in it
+        }
+        burst.start();
+        try {
+            for (int i = 0; i < cs.size(); i++) {
+                assertEquals(expected.get(i), Stories260KModel.Tokens.of(cs.get(i).await()), "request " + i + " of the burst");
+            }
+            int prefixBlocks = (tokenizer.encode(SYSTEM).length - 1) / 16;
+            // per adapter the first computes the prefix; the five others of each share it within the same step
+            assertTrue(burst.metrics().prefixHitTokens() >= 10L * prefixBlocks * 16,
+                    "the burst shared the prefix: " + burst.metrics().prefixHitTokens() + " tokens");
+            awaitIdle(burst);
+        } finally {
+            burst.close();
+        }
+    }
+
     @Test
     void noPrefixIsSharedAcrossAdaptersOrSalts() throws Exception {
         Engine e = engine(true, 8192).start();

@@ -35,9 +35,14 @@ public final class CpuBackend implements Backend {
         return load(ckpt, cfg, pool, null);
     }
 
-    /** As above, quantizing the block linears at load ({@code quantize}: null for none, or {@link DType#I8}). */
+    /** As above, quantizing the block linears and the head at load ({@code quantize}: null for none, or {@link DType#I8}). */
     public static CpuBackend load(Checkpoint ckpt, ModelConfig cfg, Parallel pool, DType quantize) {
-        return new CpuBackend(cfg, LlamaWeights.load(ckpt, cfg, quantize), pool);
+        return load(ckpt, cfg, pool, quantize, true);
+    }
+
+    /** As above; {@code quantizeHead} false keeps the output head in the checkpoint's dtype. */
+    public static CpuBackend load(Checkpoint ckpt, ModelConfig cfg, Parallel pool, DType quantize, boolean quantizeHead) {
+        return new CpuBackend(cfg, LlamaWeights.load(ckpt, cfg, quantize, quantizeHead), pool);
     }
 
     @Override

@@ -45,14 +45,19 @@ final class LlamaWeights implements AutoCloseable {
         return load(ckpt, cfg, null);
     }
 
-    /** With {@code quantize} (null: none; {@link DType#I8}) applied to the seven linears of every block at load. */
+    /** With {@code quantize} (null: none; {@link DType#I8}) applied to the seven linears of every block and the head at load. */
     static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg, DType quantize) {
+        return load(ckpt, cfg, quantize, true);
+    }
+
+    /** As above; {@code head} false keeps the output head in the checkpoint's dtype. */
+    static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg, DType quantize, boolean head) {
         if (quantize != null && quantize != DType.I8) {
             throw new IllegalArgumentException("quantization to " + quantize.torchName() + " is not supported (int8 is)");
         }
         Arena arena = Arena.ofShared();
         try {
-            return new Loader(ckpt, cfg, arena, quantize).load();
+            return new Loader(ckpt, cfg, arena, quantize, head).load();
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -95,7 +100,7 @@ final class LlamaWeights implements AutoCloseable {
         arena.close();
     }
 
-    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena, DType quantize) {
+    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena, DType quantize, boolean quantizeHead) {
 
         LlamaWeights load() {
             int h = cfg.hiddenSize();
@@ -125,6 +130,9 @@ final class LlamaWeights implements AutoCloseable {
                 head = new Linear(Module.LM_HEAD, -1, embed, embedType, cfg.vocabSize(), h, null);
             } else {
                 head = matrix(Module.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
+            }
+            if (quantize == DType.I8 && quantizeHead) {
+                head = I8Tiles.quantize(head, arena); // a tied head gets its own int8 copy; the embeddings stay for lookups
             }
             DType source = ckpt.tensor("model.layers.0." + Module.Q.path() + ".weight").dtype();
             return new LlamaWeights(embed, embedType, layers, norm, head, h, arena, source);
