@@ -99,6 +99,16 @@ public interface LoraxjConfig {
 
     Speculative speculative();
 
+    BenchOnly bench();
+
+    /** Switches the benchmarks flip to compare against the past; not for serving. */
+    interface BenchOnly {
+
+        /** Admit a sequence only when blocks for its prompt plus all its new tokens are free (the rule before KV on demand). */
+        @WithDefault("false")
+        boolean reserveWorstCase();
+    }
+
     /** Medusa speculative decoding. */
     interface Speculative {
 

@@ -125,8 +125,7 @@ public class ModelHost {
                         config.maxActiveAdapters(), config.adapterCycleTime().toNanos(),
                         speculation == null ? null : speculation.defaultHeads(),
                         speculation == null ? 0 : speculation.tokens(), config.speculative().maxBatchSize(), config.prefixCaching(),
-                        // bench-only: the admission rule before KV on demand, for side-by-side figures
-                        Boolean.getBoolean("loraxj.bench.reserve-worst-case")),
+                        config.bench().reserveWorstCase()),
                 registry).start();
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
