@@ -23,7 +23,7 @@ import java.util.function.Function;
  * two at a time, with bursts alternating between them so each figure is a ratio measured side by
  * side in one run.
  * <ol>
- *   <li>concurrency: KV on demand against the old rule (reserve prompt + max-total-tokens at admission),
+ *   <li>concurrency: KV on demand against the old rule (reserve a request's prompt and all its new tokens at admission),
  *       same KV pool, requests without max_new_tokens that the client ends after {@code tokens} tokens;</li>
  *   <li>prefix: clients sharing a system prompt over a few adapters, TTFT with prefix caching against a
  *       server without it;</li>
@@ -312,13 +312,13 @@ public final class ServeBench {
     private static Preemption preemption(ServeSetup s, ServerProcess full, int pool, int workingSet, List<String> prompts) {
         Options o = s.o;
         int half = Math.max(workingSet / 2 / ServeSetup.BLOCK * ServeSetup.BLOCK, ServeSetup.BLOCK);
-        int halfMaxTotal = Math.min(o.maxTotal(), half); // these requests carry max_new_tokens, so max-total-tokens only bounds them
+        int halfMaxTotal = Math.min(o.maxTotal(), half); // a server's pool holds at least one max-total-tokens request
         if (halfMaxTotal <= o.promptTokens() + o.tokens() + 8) {
             throw new IllegalArgumentException("the 50% pool (" + half + " tokens) cannot hold one request of --prompt-tokens + --tokens;"
                     + " raise --clients or --tokens");
         }
-        s.out.printf(Locale.ROOT, "%n3. preemption cost: %d clients with max_new_tokens %d, KV on demand; pool of %d tokens (%.0f%% of the"
-                + " working set) against %d (%.0f%%)%n", o.clients(), o.tokens(), half, 100.0 * half / workingSet, pool,
+        s.out.printf(Locale.ROOT, "%n3. preemption cost: the requests of 1 (%d clients stop after %d tokens), KV on demand; pool of %d tokens"
+                + " (%.0f%% of the working set) against %d (%.0f%%)%n", o.clients(), o.tokens(), half, 100.0 * half / workingSet, pool,
                 100.0 * pool / workingSet);
         try (ServerProcess halfServer = s.server("on-demand-50", half, halfMaxTotal, o.clients(), true, false, ServeSetup.Adapters.NONE)) {
             s.warm(halfServer, ServeSetup.Adapters.NONE);
@@ -329,7 +329,7 @@ public final class ServeBench {
                 double[] row = new double[2];
                 ServerProcess[] order = r % 2 == 0 ? new ServerProcess[] {halfServer, full} : new ServerProcess[] {full, halfServer};
                 for (ServerProcess server : order) {
-                    List<StreamingLoad.Request> reqs = ServeSetup.requests(prompts, i -> null, o.tokens(), 0, null);
+                    List<StreamingLoad.Request> reqs = ServeSetup.requests(prompts, i -> null, null, o.tokens(), null);
                     StreamingLoad.Round round = StreamingLoad.run(server, reqs, o.timeout());
                     row[server == halfServer ? 0 : 1] = round.tokensPerSecond();
                     printRound(s, r + 1, server == halfServer ? "50%" : "100%", server, round);
