@@ -160,6 +160,10 @@ public final class Bench {
             }
             return;
         }
+        if (args.length > 0 && args[0].equals("serve")) {
+            ServeBench.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         if (args.length > 0 && args[0].equals("lora")) {
             LoraBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;
