@@ -97,8 +97,6 @@ final class ServeSetup {
         p.put("loraxj.prefix-caching", String.valueOf(prefixCaching));
         if (worstCase) {
             p.put("loraxj.bench.reserve-worst-case", "true");
-            // the engine reads this switch as a plain system property, which the loraxj config mapping rejects as unknown
-            p.put("smallrye.config.mapping.validate-unknown", "false");
         }
         long adapterBudget = 0;
         if (adapters.count() > 0) {
