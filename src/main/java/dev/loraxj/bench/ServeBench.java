@@ -34,7 +34,7 @@ import java.util.function.Function;
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar target/quarkus-app/quarkus-run.jar bench serve \
  *     [--shape 110m|tiny] [--clients 256] [--tokens 16] [--prompt-tokens 16] [--max-total 2048] [--adapters 1,8,32,128,256]
- *     [--rank 8] [--prefix-clients 32] [--system-tokens 512] [--prefix-adapters 8] [--prefix-new-tokens 8] [--rounds 1]
+ *     [--rank 8] [--prefix-clients 64] [--system-tokens 512] [--prefix-adapters 8] [--prefix-new-tokens 8] [--rounds 1]
  *     [--threads N] [--figures concurrency,prefix,preemption,scaling] [--out DIR] [--dir DIR] [--jar JAR]
  *     [--tokenizer DIR] [--timeout SECONDS]
  * </pre>
@@ -62,7 +62,7 @@ public final class ServeBench {
             String shape = "110m";
             int clients = 256, tokens = 16, promptTokens = 16, maxTotal = 2048, rank = 8;
             int[] adapters = {1, 8, 32, 128, 256};
-            int prefixClients = 32, systemTokens = 512, prefixAdapters = 8, prefixNew = 8, rounds = 1;
+            int prefixClients = 64, systemTokens = 512, prefixAdapters = 8, prefixNew = 8, rounds = 1;
             int threads = Runtime.getRuntime().availableProcessors();
             Set<String> figures = new LinkedHashSet<>(FIGURES);
             Path dir = Path.of(System.getProperty("java.io.tmpdir"), "loraxj-bench");
