@@ -134,7 +134,8 @@ final class LlamaWeights implements AutoCloseable {
             if (quantize == DType.I8 && quantizeHead) {
                 head = I8Tiles.quantize(head, arena); // a tied head gets its own int8 copy; the embeddings stay for lookups
             }
-            DType source = ckpt.tensor("model.layers.0." + Module.Q.path() + ".weight").dtype();
+            // what the linears are held in before any quantization: F16 is widened to F32 at load
+            DType source = ckpt.tensor("model.layers.0." + Module.Q.path() + ".weight").dtype() == DType.BF16 ? DType.BF16 : DType.F32;
             return new LlamaWeights(embed, embedType, layers, norm, head, h, arena, source);
         }
 

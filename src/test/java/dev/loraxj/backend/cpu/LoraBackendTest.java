@@ -108,7 +108,7 @@ class LoraBackendTest {
 
     @Test
     void adapterWeightsKeepTheFilesValuesBf16AsBf16AndF16WidenedToF32(@TempDir Path tmp) {
-        for (DType dtype : DType.values()) {
+        for (DType dtype : new DType[]{DType.F32, DType.BF16, DType.F16}) { // the dtypes adapter files come in
             Path dir = tmp.resolve(dtype.name());
             RandomLora.write(dir, cfg, 5, 10, false, RandomLora.ALL_MODULES, dtype, 21, 0.05);
             LoadedAdapter loaded = LoraWeights.plan(dir, cfg).materialize();
