@@ -52,7 +52,7 @@ public class OpenaiRoutes {
         List<String> prompts;
         try {
             OpenaiWire.CompletionRequest request = Json.parse(body, OpenaiWire.CompletionRequest.class);
-            plan = OpenaiRequests.completion(request, host.configuredModelId());
+            plan = OpenaiRequests.completion(request, host.servedModel());
             prompts = OpenaiRequests.prompts(request.prompt());
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, names).send(ex);
@@ -86,7 +86,7 @@ public class OpenaiRoutes {
         List<Map<String, Object>> messages;
         try {
             OpenaiWire.ChatRequest request = Json.parse(body, OpenaiWire.ChatRequest.class);
-            plan = OpenaiRequests.chat(request, host.configuredModelId());
+            plan = OpenaiRequests.chat(request, host.servedModel());
             messages = OpenaiRequests.messages(request.messages());
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, names).send(ex);

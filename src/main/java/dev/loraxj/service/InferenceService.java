@@ -54,7 +54,7 @@ public class InferenceService {
      */
     public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
         ModelRuntime rt = host.runtime();
-        return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), rt.modelId(),
+        return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), host.servedModel(),
                 host.defaultAdapterId().orElse(null)).validate(request, streaming, authorization);
     }
 

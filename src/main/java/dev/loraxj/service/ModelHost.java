@@ -73,7 +73,7 @@ public class ModelHost {
         try {
             runtime = open();
             LOG.infof("model %s ready in %d ms: %s, %s weights, KV cache %d blocks of %d tokens",
-                    runtime.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
+                    config.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
                     runtime.backend().dtype(), runtime.engine().totalBlocks(), runtime.limits().kvBlockSize());
         } catch (Throwable t) {
             failure = t;
@@ -131,8 +131,7 @@ public class ModelHost {
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
-        String name = config.servedModelName().orElse(config.modelId());
-        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads,
+        return new ModelRuntime(servedModel().name(), checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads,
                 speculation, loaders, pool);
     }
 
@@ -216,7 +215,12 @@ public class ModelHost {
         return config.adapterId();
     }
 
+    /** The served model's name, known before the model loads. */
     public String configuredModelId() {
-        return config.servedModelName().orElse(config.modelId());
+        return servedModel().name();
+    }
+
+    public ServedModel servedModel() {
+        return ServedModel.of(config.modelId(), config.servedModelName());
     }
 }
