@@ -111,7 +111,7 @@ final class OpenaiRequests {
             throw new ValidationException("`seed` must be >= 0");
         }
         boolean greedy = temperature != null && temperature == 0f;
-        String adapter = model == null || model.isEmpty() ? null : model;
+        String adapter = model == null || model.isEmpty() || endpointUrl(model) ? null : model;
         return new GenerateParameters(adapter, adapterSource, null, apiToken, bestOf, greedy ? null : temperature,
                 repetitionPenalty, frequencyPenalty, presencePenalty, greedy ? null : topK, greedy ? null : topP, null,
                 !greedy, maxTokens, ignoreEos, false, stops, null, null, details, prefill,
@@ -229,6 +229,14 @@ final class OpenaiRequests {
 
     /** The name a response carries: the served name for the base model (never its path), else the adapter as asked. */
     private static String name(String model, ServedModel baseModel) {
-        return model == null || model.isEmpty() || baseModel.names(model) ? baseModel.name() : model;
+        return model == null || model.isEmpty() || endpointUrl(model) || baseModel.names(model) ? baseModel.name() : model;
+    }
+
+    /**
+     * An http(s) URL as {@code model} means the server's default, as TGI reads it: no adapter id is
+     * a URL, and @huggingface/inference with {@code endpointUrl} sends the endpoint itself as the model.
+     */
+    static boolean endpointUrl(String model) {
+        return model.regionMatches(true, 0, "http://", 0, 7) || model.regionMatches(true, 0, "https://", 0, 8);
     }
 }
