@@ -43,8 +43,14 @@ public final class Json {
         return m;
     }
 
-    /** camelCase to snake_case, one underscore per capital: returnKAlternatives -> return_k_alternatives. */
-    static final class SnakeCase extends PropertyNamingStrategies.NamingBase {
+    /**
+     * camelCase to snake_case, one underscore per capital: returnKAlternatives -> return_k_alternatives.
+     * Public: the OpenAPI scanner names the documented fields with it too.
+     */
+    public static final class SnakeCase extends PropertyNamingStrategies.NamingBase {
+        public SnakeCase() {
+        }
+
         @Override
         public String translate(String name) {
             StringBuilder sb = new StringBuilder(name.length() + 8);
