@@ -77,15 +77,26 @@ public class ModelHost {
                     runtime.backend().dtype(), runtime.engine().totalBlocks(), runtime.limits().kvBlockSize());
         } catch (Throwable t) {
             failure = t;
-            LOG.errorf(t, "cannot load model %s: %s", config.modelId(), t.getMessage());
+            if (t instanceof ModelException) { // the configuration's fault, said in its message: no stack trace
+                LOG.errorf("cannot load model %s: %s", config.modelId(), t.getMessage());
+            } else {
+                LOG.errorf(t, "cannot load model %s: %s", config.modelId(), t.getMessage());
+            }
         }
     }
 
     /** The model directory: a local path, else a Hub repo id fetched into the Hub cache. */
     private Path modelDir() {
         Path dir = Path.of(config.modelId());
-        if (java.nio.file.Files.isDirectory(dir) || !config.modelId().matches("[A-Za-z0-9][\\w.-]*/[A-Za-z0-9][\\w.-]*")) {
+        if (java.nio.file.Files.isDirectory(dir)) {
             return dir;
+        }
+        if (!config.modelId().matches("[A-Za-z0-9][\\w.-]*/[A-Za-z0-9][\\w.-]*")) {
+            // the resolved path is the server's business: in its log, not in answers to clients
+            LOG.errorf("model directory %s resolves to %s, which %s", config.modelId(), dir.toAbsolutePath().normalize(),
+                    java.nio.file.Files.exists(dir) ? "is not a directory" : "does not exist");
+            throw new ModelException("model directory " + config.modelId()
+                    + (java.nio.file.Files.exists(dir) ? " is not a directory" : " does not exist"));
         }
         HubClient hub = sources.stream().filter(s -> s instanceof HubAdapterSource).map(s -> ((HubAdapterSource) s).client())
                 .findFirst().orElseThrow(() -> new ModelException("model " + config.modelId() + " is neither a directory nor reachable on the Hub"));
