@@ -60,7 +60,7 @@ public final class RequestValidator {
         if (id.chars().anyMatch(c -> c < 0x20 || c == 0x7f) || id.length() > 1024) {
             throw new ValidationException("`adapter_id` must be at most 1024 characters without control characters");
         }
-        return AdapterRef.of(id, source);
+        return catalog.canonical(AdapterRef.of(id, source));
     }
 
     public ValidRequest validate(GenerateRequest request, boolean streaming) {
@@ -235,7 +235,7 @@ public final class RequestValidator {
             if (id == null || id.isEmpty() || id.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
                 throw new ValidationException("`merged_adapters.ids` must be non-empty adapter ids without control characters");
             }
-            refs.add(AdapterRef.of(id, source));
+            refs.add(catalog.canonical(AdapterRef.of(id, source)));
         }
         if (m.weights() != null && !m.weights().isEmpty() && m.weights().size() != refs.size()) {
             throw new ValidationException("`merged_adapters.weights`: number of adapter IDs (" + refs.size()
