@@ -16,6 +16,13 @@ import java.util.OptionalInt;
 @ConfigMapping(prefix = "loraxj")
 public interface LoraxjConfig {
 
+    /**
+     * How long SIGTERM keeps the server draining (readiness down, new requests 503) while requests
+     * are in flight, before Quarkus stops; it ends as soon as none is, so an idle server stops at once.
+     */
+    @WithDefault("5s")
+    Duration shutdownDelay();
+
     /** The base model: a local directory in Hugging Face layout. */
     String modelId();
 

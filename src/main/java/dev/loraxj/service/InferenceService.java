@@ -41,6 +41,7 @@ public class InferenceService {
     public InferenceService(ModelHost host, Draining draining) {
         this.host = host;
         this.draining = draining;
+        draining.track(inFlight::get);
     }
 
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */

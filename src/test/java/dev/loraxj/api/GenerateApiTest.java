@@ -231,6 +231,31 @@ class GenerateApiTest {
     }
 
     @Test
+    void theLastStreamEventCarriesDetailsOnlyWhenAsked() {
+        for (boolean details : new boolean[]{false, true}) {
+            TestClient.Reply r = client.post("/generate_stream", body(PROMPT, "\"max_new_tokens\":5" + (details ? ",\"details\":true" : "")));
+            assertEquals(200, r.status(), r.body());
+            List<JsonNode> events = TestClient.sseEvents(r.body());
+            assertEquals(5, events.size(), r.body());
+            JsonNode last = events.get(4);
+            StringBuilder text = new StringBuilder();
+            for (JsonNode e : events) {
+                text.append(e.path("token").path("text").asText());
+            }
+            assertEquals(text.toString(), last.path("generated_text").asText(), "the last event carries the whole text");
+            if (details) {
+                assertEquals("length", last.path("details").path("finish_reason").asText(), r.body());
+                assertEquals(5, last.path("details").path("generated_tokens").asInt());
+            } else {
+                assertTrue(last.has("details") && last.path("details").isNull(), "details: null unless asked: " + last);
+            }
+            for (JsonNode e : events.subList(0, 4)) {
+                assertTrue(e.path("generated_text").isNull() && e.path("details").isNull(), e.toString());
+            }
+        }
+    }
+
+    @Test
     void sixteenConcurrentRequestsEachReturnWhatTheyReturnAlone() throws Exception {
         List<String> bodies = new ArrayList<>();
         String[] prompts = {"Once upon a time", "Lily wanted to play", "The sun was hot", "Tom and Sue went to the park",
