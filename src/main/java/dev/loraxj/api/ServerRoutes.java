@@ -46,6 +46,8 @@ public class ServerRoutes {
                        int threads, String kvCacheDtype, boolean prefixCaching) {
     }
 
+    /** TGI's /tokenize takes a whole generate request: its parameters are ignored. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
     public record TokenizeRequest(String inputs, Boolean addSpecialTokens) {
     }
 
