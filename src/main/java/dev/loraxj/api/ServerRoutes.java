@@ -132,7 +132,8 @@ public class ServerRoutes {
     void health(RoutingContext rc) {
         HttpExchange ex = new HttpExchange(rc);
         if (!host.ready()) {
-            ex.json(503, new ErrorResponse("unhealthy", "healthcheck"));
+            String why = host.notReady();
+            ex.json(503, new ErrorResponse("unhealthy" + (why == null ? "" : ": " + why), "healthcheck"));
             return;
         }
         GenerateParameters one = new GenerateParameters(null, null, null, null, null, null, null, null, null, null,

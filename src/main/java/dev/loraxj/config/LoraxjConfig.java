@@ -171,6 +171,10 @@ public interface LoraxjConfig {
         /** Attempts per request before a transient failure fails the load. */
         @WithDefault("5")
         int retries();
+
+        /** How long one attempt waits for the Hub to accept the connection (an unreachable Hub fails fast). */
+        @WithDefault("5s")
+        Duration connectTimeout();
     }
 
     /** Where adapters come from and how many stay in memory. */

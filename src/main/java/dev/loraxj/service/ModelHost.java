@@ -49,6 +49,8 @@ public class ModelHost {
     private final List<AdapterSource> sources;
     private volatile ModelRuntime runtime;
     private volatile Throwable failure;
+    /** What the load is doing now, for /health, /info and readiness while it runs. */
+    private volatile String stage = "starting";
 
     public ModelHost(LoraxjConfig config, MeterRegistry registry, @All List<AdapterSource> sources) {
         this.config = config;
@@ -105,16 +107,21 @@ public class ModelHost {
                     new ModelException("model " + config.modelId() + " is not in the Hub cache (offline mode)"));
         }
         ApiToken token = config.hub().token().map(ApiToken::of).orElse(null);
-        HubClient.ModelInfo info = hub.info(config.modelId(), null, token);
+        String asking = "asking the Hub (" + config.hub().endpoint() + ") for model " + config.modelId();
+        stage = asking;
+        HubClient.ModelInfo info = hub.info(config.modelId(), null, token, problem -> stage = asking + ": " + problem);
         List<String> wanted = info.files().stream().filter(f -> !f.contains("/") && (f.endsWith(".safetensors")
                 || f.equals("model.safetensors.index.json") || f.equals("config.json") || f.equals("generation_config.json")
                 || f.startsWith("tokenizer") || f.equals("special_tokens_map.json"))).toList();
         LOG.infof("fetching model %s from the Hub (%d files)", config.modelId(), wanted.size());
-        return hub.snapshot(info, null, token, wanted);
+        String fetching = "fetching model " + config.modelId() + " from the Hub (" + wanted.size() + " files)";
+        stage = fetching;
+        return hub.snapshot(info, null, token, wanted, problem -> stage = fetching + ": " + problem);
     }
 
     private ModelRuntime open() {
         Path dir = modelDir();
+        stage = "reading model " + config.modelId();
         ModelConfig modelConfig = ModelConfig.load(dir);
         Tokenizer tokenizer = Tokenizer.load(dir);
         Checkpoint checkpoint = Checkpoint.open(dir);
@@ -201,10 +208,19 @@ public class ModelHost {
     public ModelRuntime runtime() {
         ModelRuntime r = runtime;
         if (r == null) {
-            Throwable f = failure;
-            throw new NotReadyException(f == null ? "model is loading" : "model failed to load: " + f.getMessage());
+            throw new NotReadyException(notReady());
         }
         return r;
+    }
+
+    /** Why the model does not serve (still loading, and at what; failed, and why; stopped), or null when it does. */
+    public String notReady() {
+        ModelRuntime r = runtime;
+        if (r != null) {
+            return r.engine().alive() ? null : "the engine stopped";
+        }
+        Throwable f = failure;
+        return f == null ? "model is still loading: " + stage : "model failed to load: " + f.getMessage();
     }
 
     public boolean ready() {
