@@ -38,12 +38,18 @@ public final class AdapterCatalog {
         return s;
     }
 
-    /** Parses {@code [source:]id} as the preload list writes adapters. */
+    /** Parses {@code [source:]id} as the preload list writes adapters; the reference is canonical. */
     public AdapterRef parse(String spec) {
         int colon = spec.indexOf(':');
         if (colon > 0 && sources.containsKey(spec.substring(0, colon))) {
-            return AdapterRef.of(spec.substring(colon + 1), spec.substring(0, colon));
+            return canonical(AdapterRef.of(spec.substring(colon + 1), spec.substring(0, colon)));
         }
-        return AdapterRef.of(spec, defaultSource);
+        return canonical(AdapterRef.of(spec, defaultSource));
+    }
+
+    /** The reference its source keys the adapter by (may touch the filesystem: not on an event loop). */
+    public AdapterRef canonical(AdapterRef ref) {
+        AdapterSource s = sources.get(ref.source());
+        return s == null ? ref : s.canonical(ref);
     }
 }

@@ -14,6 +14,14 @@ public interface AdapterSource {
     String name();
 
     /**
+     * The one reference every name of the same adapter maps to, so that it is loaded and held once
+     * (the local source: by its real path). Unchanged when it names nothing: fetch says why.
+     */
+    default AdapterRef canonical(AdapterRef ref) {
+        return ref;
+    }
+
+    /**
      * A local directory with the adapter's files, fetching them first if needed.
      *
      * @param token the caller's token (may be null), for sources that download with it

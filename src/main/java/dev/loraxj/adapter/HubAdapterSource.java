@@ -28,7 +28,7 @@ public class HubAdapterSource implements AdapterSource {
     @jakarta.inject.Inject
     public HubAdapterSource(LoraxjConfig config, MeterRegistry registry) {
         this(new HubClient(config.hub().endpoint(), config.hub().cache().map(Path::of).orElseGet(HubClient::defaultCache),
-                config.hub().offline(), config.hub().retries(), registry),
+                config.hub().offline(), config.hub().retries(), config.hub().connectTimeout(), registry),
                 config.hub().token().map(ApiToken::of).orElse(null), config.auth().useGlobalHfToken());
     }
 

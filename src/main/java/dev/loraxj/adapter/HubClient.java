@@ -55,15 +55,27 @@ public final class HubClient {
     private final boolean offline;
     private final int attempts;
     private final MeterRegistry registry;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final HttpClient http;
 
     public HubClient(String endpoint, Path cache, boolean offline, int attempts, MeterRegistry registry) {
+        this(endpoint, cache, offline, attempts, Duration.ofSeconds(5), registry);
+    }
+
+    public HubClient(String endpoint, Path cache, boolean offline, int attempts, Duration connectTimeout, MeterRegistry registry) {
         this.endpoint = URI.create(endpoint.endsWith("/") ? endpoint : endpoint + "/");
         this.cache = cache;
         this.offline = offline;
         this.attempts = Math.max(1, attempts);
         this.registry = registry;
+        this.http = HttpClient.newBuilder().connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    /** What a failed attempt reports while the next one waits (the model's loading status shows it). */
+    public interface Retries {
+        Retries NONE = problem -> {
+        };
+
+        void failed(String problem);
     }
 
     /** The cache directory: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub. */
@@ -85,9 +97,13 @@ public final class HubClient {
 
     /** {@code GET /api/models/{repo}[/revision/{rev}]} with the token (null for none). */
     public ModelInfo info(String repo, String revision, ApiToken token) {
+        return info(repo, revision, token, Retries.NONE);
+    }
+
+    public ModelInfo info(String repo, String revision, ApiToken token, Retries retries) {
         checkRepo(repo);
         String path = "api/models/" + repo + (revision == null ? "" : "/revision/" + encode(revision));
-        HttpResponse<InputStream> r = send(path, token, repo);
+        HttpResponse<InputStream> r = send(path, token, repo, retries);
         try (InputStream body = r.body()) {
             JsonNode j = JSON.readTree(body);
             String sha = j.path("sha").asText(null);
@@ -107,6 +123,10 @@ public final class HubClient {
      * selects among {@code info}'s files, downloading what the cache lacks.
      */
     public Path snapshot(ModelInfo info, String revision, ApiToken token, List<String> wanted) {
+        return snapshot(info, revision, token, wanted, Retries.NONE);
+    }
+
+    public Path snapshot(ModelInfo info, String revision, ApiToken token, List<String> wanted, Retries retries) {
         Path repoDir = cache.resolve(folder(info.repo()));
         Path snap = repoDir.resolve("snapshots").resolve(info.sha());
         try {
@@ -118,7 +138,7 @@ public final class HubClient {
                 if (Files.exists(target)) {
                     continue;
                 }
-                download(info, file, token, repoDir, target);
+                download(info, file, token, repoDir, target, retries);
             }
             writeRef(repoDir, revision == null ? "main" : revision, info.sha());
             return snap;
@@ -149,9 +169,9 @@ public final class HubClient {
         return Files.isDirectory(snap) ? Optional.of(snap) : Optional.empty();
     }
 
-    private void download(ModelInfo info, String file, ApiToken token, Path repoDir, Path target) throws IOException {
+    private void download(ModelInfo info, String file, ApiToken token, Path repoDir, Path target, Retries retries) throws IOException {
         String path = info.repo() + "/resolve/" + info.sha() + "/" + encodePath(file);
-        HttpResponse<InputStream> r = send(path, token, info.repo() + "/" + file);
+        HttpResponse<InputStream> r = send(path, token, info.repo() + "/" + file, retries);
         long length = r.headers().firstValueAsLong("x-linked-size")
                 .orElse(r.headers().firstValueAsLong("content-length").orElse(-1));
         String etag = r.headers().firstValue("x-linked-etag").or(() -> r.headers().firstValue("etag")).orElse(null);
@@ -183,7 +203,7 @@ public final class HubClient {
     }
 
     /** GET with retries on network errors, 5xx and 429; other statuses fail at once. Follows redirects. */
-    private HttpResponse<InputStream> send(String path, ApiToken token, String what) {
+    private HttpResponse<InputStream> send(String path, ApiToken token, String what, Retries retries) {
         if (offline) {
             throw new AdapterException("the Hub is not reachable in offline mode (HF_HUB_OFFLINE): " + what + " is not in the cache");
         }
@@ -191,6 +211,8 @@ public final class HubClient {
         HubStatusException lastStatus = null;
         long backoff = 200;
         for (int attempt = 1; attempt <= attempts; attempt++) {
+            lastIo = null;
+            lastStatus = null;
             try {
                 HttpResponse<InputStream> r = follow(endpoint.resolve(path), token);
                 int code = r.statusCode();
@@ -209,7 +231,9 @@ public final class HubClient {
                 throw new AdapterException("interrupted while fetching " + what + " from the Hub");
             }
             if (attempt < attempts) {
-                LOG.warnf("Hub request for %s failed (attempt %d of %d), retrying in %d ms", what, attempt, attempts, backoff);
+                String cause = lastIo != null ? describe(lastIo) : lastStatus.getMessage();
+                LOG.warnf("Hub request for %s failed (attempt %d of %d: %s), retrying in %d ms", what, attempt, attempts, cause, backoff);
+                retries.failed("attempt " + attempt + " of " + attempts + " failed (" + cause + "), retrying in " + backoff + " ms");
                 sleep(backoff);
                 backoff *= 2;
             }
@@ -217,7 +241,27 @@ public final class HubClient {
         if (lastStatus != null) {
             throw lastStatus;
         }
-        throw new AdapterException("cannot reach the Hub at " + endpoint + " for " + what + ": " + lastIo.getMessage(), lastIo);
+        throw new AdapterException("cannot reach the Hub at " + endpoint + " for " + what + " after " + attempts
+                + (attempts == 1 ? " attempt: " : " attempts: ") + describe(lastIo), lastIo);
+    }
+
+    /**
+     * A network failure in words: the JDK's connect failures carry no message of their own (a refused
+     * connection is a ConnectException whose message is null), so the causes are named too.
+     */
+    static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Throwable t = e; t != null && sb.length() < 300; t = t.getCause()) {
+            String part = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+            if (seen.add(part)) {
+                sb.append(sb.isEmpty() ? "" : " <- ").append(part);
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return sb.toString();
     }
 
     /** Follows up to 5 redirects; the token goes only to the Hub's own host. */

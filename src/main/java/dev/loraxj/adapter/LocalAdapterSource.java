@@ -38,6 +38,34 @@ public final class LocalAdapterSource implements AdapterSource {
         return "local";
     }
 
+    /**
+     * Keyed by the real path, named by the shortest name that resolves back to it: the path under
+     * the first root that gives it (lora-name-max), else the real path itself. So a path, a short id,
+     * a {@code ..} or a link to the same directory are one adapter, listed once.
+     */
+    @Override
+    public AdapterRef canonical(AdapterRef ref) {
+        Path real;
+        try {
+            real = resolve(ref.id());
+        } catch (AdapterException e) {
+            return ref;
+        }
+        for (Path root : realRoots()) {
+            if (real.startsWith(root) && !real.equals(root)) {
+                String name = root.relativize(real).toString();
+                try {
+                    if (resolve(name).equals(real)) {
+                        return new AdapterRef(name, ref.source(), ref.revision());
+                    }
+                } catch (AdapterException e) {
+                    // this root's name leads elsewhere or nowhere; try the next
+                }
+            }
+        }
+        return new AdapterRef(real.toString(), ref.source(), ref.revision());
+    }
+
     @Override
     public Path fetch(AdapterRef ref, ApiToken token) {
         Path dir = resolve(ref.id());

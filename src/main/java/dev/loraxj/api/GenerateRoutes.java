@@ -13,12 +13,20 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.util.List;
 import java.util.function.Consumer;
 
 /** LoRAX's generation routes: /generate, /generate_stream and the compat POST /. */
 @ApplicationScoped
+@Tag(name = OpenapiDocument.LORAX)
 public class GenerateRoutes {
 
     private final InferenceService service;
@@ -30,12 +38,25 @@ public class GenerateRoutes {
     }
 
     @Route(path = "/generate", methods = Route.HttpMethod.POST)
+    @Operation(summary = "Generate text", description = "The whole generation at once; `parameters.adapter_id` names the adapter.")
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = GenerateRequest.class)))
+    @APIResponse(responseCode = "200", description = "The generated text, with details when asked",
+            content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = Wire.GenerateResponse.class)))
+    @APIResponse(responseCode = "4XX", ref = OpenapiDocument.LORAX_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void generate(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         validated(ex, body, false, valid -> whole(ex, valid, false));
     }
 
     @Route(path = "/generate_stream", methods = Route.HttpMethod.POST)
+    @Operation(summary = "Generate text as server-sent events",
+            description = "One `data:` event per token; the last carries `generated_text`, and `details` when asked.")
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = GenerateRequest.class)))
+    @APIResponse(responseCode = "200", description = "Server-sent events, each a StreamResponse",
+            content = @Content(mediaType = OpenapiDocument.SSE, schema = @Schema(implementation = Wire.StreamResponse.class)))
+    @APIResponse(responseCode = "4XX", ref = OpenapiDocument.LORAX_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void generateStream(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         validated(ex, body, true, valid -> stream(ex, valid));
@@ -43,6 +64,14 @@ public class GenerateRoutes {
 
     /** LoRAX's compat route: {@code stream} picks SSE, else a one-element array. */
     @Route(path = "/", methods = Route.HttpMethod.POST)
+    @Operation(summary = "Generate text, streamed or not", description = "`stream: true` answers as /generate_stream; "
+            + "otherwise a one-element array of what /generate answers.")
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = GenerateRequest.class)))
+    @APIResponse(responseCode = "200", description = "A one-element array, or server-sent events with `stream`",
+            content = {@Content(mediaType = OpenapiDocument.JSON, schema = @Schema(type = SchemaType.ARRAY, implementation = Wire.GenerateResponse.class)),
+                    @Content(mediaType = OpenapiDocument.SSE, schema = @Schema(implementation = Wire.StreamResponse.class))})
+    @APIResponse(responseCode = "4XX", ref = OpenapiDocument.LORAX_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void compat(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         GenerateRequest request = parse(ex, body);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.loraxj.service.ValidationException;
 import io.vertx.core.buffer.Buffer;
@@ -17,11 +18,17 @@ import java.util.stream.Collectors;
 
 /**
  * The wire's JSON: snake_case names, and strict types (a number where a string belongs is a
- * 422 naming the field, not a silent coercion). Unknown fields are ignored, as LoRAX does.
+ * 422 naming the field, not a silent coercion). A request naming a parameter its route does not
+ * know is refused, naming it (a typo would otherwise run silently with the default); the names
+ * clients send that the server accepts unused are in {@link DefaultOnlyParameters}. Records that
+ * clients echo back or extend freely (chat messages, stream options) ignore unknown fields.
  */
 public final class Json {
 
     public static final ObjectMapper MAPPER = create();
+    private static final ObjectMapper REQUESTS = MAPPER.copy()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
+            .addHandler(new DefaultOnlyParameters());
 
     private Json() {
     }
@@ -43,8 +50,14 @@ public final class Json {
         return m;
     }
 
-    /** camelCase to snake_case, one underscore per capital: returnKAlternatives -> return_k_alternatives. */
-    static final class SnakeCase extends PropertyNamingStrategies.NamingBase {
+    /**
+     * camelCase to snake_case, one underscore per capital: returnKAlternatives -> return_k_alternatives.
+     * Public: the OpenAPI scanner names the documented fields with it too.
+     */
+    public static final class SnakeCase extends PropertyNamingStrategies.NamingBase {
+        public SnakeCase() {
+        }
+
         @Override
         public String translate(String name) {
             StringBuilder sb = new StringBuilder(name.length() + 8);
@@ -72,7 +85,9 @@ public final class Json {
         JsonText.check(bytes);
         T value;
         try {
-            value = MAPPER.readValue(bytes, type);
+            value = REQUESTS.readValue(bytes, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw unknown(e);
         } catch (MismatchedInputException e) {
             String field = path(e);
             if (field.isEmpty()) {
@@ -80,6 +95,9 @@ public final class Json {
             }
             throw new ValidationException("`" + field + "` has the wrong type: " + expected(e));
         } catch (JsonMappingException e) {
+            if (e.getCause() instanceof ValidationException v) { // from DefaultOnlyParameters
+                throw v;
+            }
             String field = path(e);
             throw new ValidationException(field.isEmpty() ? "invalid request: " + e.getOriginalMessage()
                     : "`" + field + "` is invalid: " + e.getOriginalMessage());
@@ -100,6 +118,41 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialize " + value.getClass().getSimpleName(), e);
         }
+    }
+
+    /** The unknown name with its path, and the known name it most likely meant. */
+    private static UnknownParameterException unknown(UnrecognizedPropertyException e) {
+        String field = path(e);
+        String name = e.getPropertyName();
+        String closest = null;
+        int best = 3; // up to two edits: max_new_token, max_token, temprature
+        for (Object known : e.getKnownPropertyIds() == null ? java.util.List.of() : e.getKnownPropertyIds()) {
+            int d = editDistance(name, known.toString());
+            if (d < best) {
+                best = d;
+                closest = known.toString();
+            }
+        }
+        return new UnknownParameterException(name, "`" + (field.isEmpty() ? name : field) + "` is not a known parameter"
+                + (closest == null ? "" : "; did you mean `" + closest + "`?"));
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
     }
 
     private static String path(JsonMappingException e) {

@@ -2,7 +2,6 @@ package dev.loraxj.api;
 
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.model.ChatTemplate;
-import dev.loraxj.model.ChatTemplateException;
 import dev.loraxj.model.Tokenizer;
 import dev.loraxj.service.ModelRuntime;
 
@@ -13,14 +12,17 @@ import java.util.Optional;
 
 /**
  * Which chat template a chat request uses, and the prompt it renders: the adapter's own template if
- * it ships one, else loraxj.chat-template, else the base model's tokenizer_config.json.
+ * it ships one, else loraxj.chat-template, else the base model's tokenizer_config.json, else the
+ * bundled continuation template (what a base model can do with a conversation).
  */
 final class OpenaiChatPrompt {
 
     private final Optional<String> configuredFile;
     private volatile Base base;
 
-    /** The base template, resolved once per loaded model (null template: the model has none). */
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(OpenaiChatPrompt.class);
+
+    /** The base template, resolved once per loaded model. */
     private record Base(ModelRuntime runtime, ChatTemplate template, boolean tokenizerAddsBos) {
     }
 
@@ -33,9 +35,6 @@ final class OpenaiChatPrompt {
         Base b = base(rt);
         ChatTemplate template = adapter == null ? b.template()
                 : adapter.chatTemplate().filter(t -> !t.isBlank()).map(ChatTemplate::of).orElse(b.template());
-        if (template == null) {
-            throw new ChatTemplateException("this model has no chat template: use /v1/completions, or set loraxj.chat-template");
-        }
         Tokenizer tok = rt.tokenizer();
         String prompt = template.render(messages, true, tok.bosToken(), tok.eosToken());
         return withoutDoubleBos(prompt, tok.bosToken(), b.tokenizerAddsBos());
@@ -60,7 +59,11 @@ final class OpenaiChatPrompt {
         }
         ChatTemplate template = configuredFile.map(f -> ChatTemplate.load(Path.of(f)))
                 .or(() -> ChatTemplate.fromTokenizerConfig(rt.tokenizer().tokenizerConfig()))
-                .orElse(null);
+                .orElseGet(() -> {
+                    LOG.infof("model %s has no chat template and loraxj.chat-template is unset: chat continues the "
+                            + "conversation's text as one passage (the bundled continuation template)", rt.modelId());
+                    return ChatTemplate.continuation();
+                });
         Tokenizer tok = rt.tokenizer();
         int[] probe = tok.encode("a");
         b = new Base(rt, template, tok.bosId() >= 0 && probe.length > 0 && probe[0] == tok.bosId());

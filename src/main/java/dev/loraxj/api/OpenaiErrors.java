@@ -51,6 +51,7 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
     static OpenaiErrors of(Throwable t, Names names) {
         Throwable e = unwrap(t);
         return switch (e) {
+            case UnknownParameterException u -> invalid(u.getMessage(), u.name());
             case ValidationException v -> {
                 String message = names.rename(v.getMessage());
                 yield invalid(message, param(message));

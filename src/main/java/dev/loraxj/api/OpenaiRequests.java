@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loraxj.service.GenerateParameters;
+import dev.loraxj.service.ServedModel;
 import dev.loraxj.service.ValidationException;
 
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ final class OpenaiRequests {
         }
     }
 
-    static Plan chat(OpenaiWire.ChatRequest r, String baseModel) {
+    static Plan chat(OpenaiWire.ChatRequest r, ServedModel baseModel) {
         if (r.messages() == null || r.messages().isEmpty()) {
             throw new ValidationException("`messages` must be a non-empty array");
         }
@@ -66,7 +67,7 @@ final class OpenaiRequests {
         return new Plan(name(r.model(), baseModel), n(r.n()), stream, includeUsage(r.streamOptions(), stream), top, false, stops, p);
     }
 
-    static Plan completion(OpenaiWire.CompletionRequest r, String baseModel) {
+    static Plan completion(OpenaiWire.CompletionRequest r, ServedModel baseModel) {
         if (r.suffix() != null && !r.suffix().isEmpty()) {
             throw new ValidationException("`suffix` is not supported");
         }
@@ -110,7 +111,7 @@ final class OpenaiRequests {
             throw new ValidationException("`seed` must be >= 0");
         }
         boolean greedy = temperature != null && temperature == 0f;
-        String adapter = model == null || model.isEmpty() ? null : model;
+        String adapter = model == null || model.isEmpty() || endpointUrl(model) ? null : model;
         return new GenerateParameters(adapter, adapterSource, null, apiToken, bestOf, greedy ? null : temperature,
                 repetitionPenalty, frequencyPenalty, presencePenalty, greedy ? null : topK, greedy ? null : topP, null,
                 !greedy, maxTokens, ignoreEos, false, stops, null, null, details, prefill,
@@ -226,7 +227,16 @@ final class OpenaiRequests {
         return options != null && Boolean.TRUE.equals(options.includeUsage());
     }
 
-    private static String name(String model, String baseModel) {
-        return model == null || model.isEmpty() ? baseModel : model;
+    /** The name a response carries: the served name for the base model (never its path), else the adapter as asked. */
+    private static String name(String model, ServedModel baseModel) {
+        return model == null || model.isEmpty() || endpointUrl(model) || baseModel.names(model) ? baseModel.name() : model;
+    }
+
+    /**
+     * An http(s) URL as {@code model} means the server's default, as TGI reads it: no adapter id is
+     * a URL, and @huggingface/inference with {@code endpointUrl} sends the endpoint itself as the model.
+     */
+    static boolean endpointUrl(String model) {
+        return model.regionMatches(true, 0, "http://", 0, 7) || model.regionMatches(true, 0, "https://", 0, 8);
     }
 }

@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import dev.loraxj.adapter.AdapterNotFoundException;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.config.LoraxjConfig;
@@ -13,6 +14,14 @@ import io.quarkus.vertx.web.Route;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,11 +32,12 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * OpenAI's API: /v1/completions, /v1/chat/completions and /v1/models. {@code model} names the
+ * OpenAI's API: /v1/completions, /v1/chat/completions, /v1/models and /v1/models/{id}. {@code model} names the
  * adapter; the served model's name or "" means none. Tokenizing, template rendering and reading
  * files run on worker threads; the event loop only parses, dispatches and writes.
  */
 @ApplicationScoped
+@Tag(name = OpenapiDocument.OPENAI)
 public class OpenaiRoutes {
 
     /** Validating this stands in for the chat prompt until the template is known (adapter, limits). */
@@ -45,6 +55,15 @@ public class OpenaiRoutes {
     }
 
     @Route(path = "/v1/completions", methods = Route.HttpMethod.POST)
+    @Operation(summary = "Complete a prompt", description = "With `stream`, server-sent events each holding a Completion "
+            + "chunk, then `data: [DONE]`.")
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON,
+            schema = @Schema(implementation = OpenaiWire.CompletionRequest.class)))
+    @APIResponse(responseCode = "200", description = "The choices, or a stream of chunks", content = {
+            @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = OpenaiWire.Completion.class)),
+            @Content(mediaType = OpenapiDocument.SSE, schema = @Schema(implementation = OpenaiWire.Completion.class))})
+    @APIResponse(responseCode = "4XX", ref = OpenapiDocument.OPENAI_ERROR)
+    @APIResponse(responseCode = "5XX", ref = OpenapiDocument.OPENAI_ERROR)
     void completions(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         OpenaiErrors.Names names = OpenaiErrors.Names.COMPLETIONS;
@@ -52,7 +71,7 @@ public class OpenaiRoutes {
         List<String> prompts;
         try {
             OpenaiWire.CompletionRequest request = Json.parse(body, OpenaiWire.CompletionRequest.class);
-            plan = OpenaiRequests.completion(request, host.configuredModelId());
+            plan = OpenaiRequests.completion(request, host.servedModel());
             prompts = OpenaiRequests.prompts(request.prompt());
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, names).send(ex);
@@ -79,6 +98,15 @@ public class OpenaiRoutes {
      * (it may ship its own template), renders the conversation, then validates the prompt.
      */
     @Route(path = "/v1/chat/completions", methods = Route.HttpMethod.POST)
+    @Operation(summary = "Answer a conversation", description = "The messages are rendered with the adapter's, the "
+            + "configured or the model's chat template. With `stream`, server-sent events each holding a ChatChunk, then `data: [DONE]`.")
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON,
+            schema = @Schema(implementation = OpenaiWire.ChatRequest.class)))
+    @APIResponse(responseCode = "200", description = "The choices, or a stream of chunks", content = {
+            @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = OpenaiWire.ChatCompletion.class)),
+            @Content(mediaType = OpenapiDocument.SSE, schema = @Schema(implementation = OpenaiWire.ChatChunk.class))})
+    @APIResponse(responseCode = "4XX", ref = OpenapiDocument.OPENAI_ERROR)
+    @APIResponse(responseCode = "5XX", ref = OpenapiDocument.OPENAI_ERROR)
     void chat(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         OpenaiErrors.Names names = OpenaiErrors.Names.CHAT;
@@ -86,7 +114,7 @@ public class OpenaiRoutes {
         List<Map<String, Object>> messages;
         try {
             OpenaiWire.ChatRequest request = Json.parse(body, OpenaiWire.ChatRequest.class);
-            plan = OpenaiRequests.chat(request, host.configuredModelId());
+            plan = OpenaiRequests.chat(request, host.servedModel());
             messages = OpenaiRequests.messages(request.messages());
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, names).send(ex);
@@ -139,19 +167,56 @@ public class OpenaiRoutes {
 
     /** The base model and the adapters held, loading or preloaded, in OpenAI's list shape. */
     @Route(path = "/v1/models", methods = Route.HttpMethod.GET)
+    @Operation(summary = "The base model and the adapters held, loading or preloaded")
+    @APIResponse(responseCode = "200", description = "The models", content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = OpenaiWire.ModelList.class)))
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.OPENAI_ERROR)
     void models(RoutingContext rc) {
         HttpExchange ex = new HttpExchange(rc);
         try {
-            ModelRuntime rt = host.runtime();
-            List<OpenaiWire.Model> data = new ArrayList<>();
-            data.add(new OpenaiWire.Model(rt.modelId(), "model", started, "loraxj", null));
-            Set<String> ids = new LinkedHashSet<>();
-            rt.adapters().list().forEach(a -> ids.add(a.ref().id()));
-            ids.remove(rt.modelId());
-            ids.forEach(id -> data.add(new OpenaiWire.Model(id, "model", started, "loraxj", rt.modelId())));
-            ex.json(200, new OpenaiWire.ModelList("list", data));
+            ex.json(200, new OpenaiWire.ModelList("list", listed(host.runtime())));
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, OpenaiErrors.Names.CHAT).send(ex);
         }
+    }
+
+    /** One entry of /v1/models: the base model by any of its names, or an adapter as listed. */
+    @Route(path = "/v1/models/:id", methods = Route.HttpMethod.GET)
+    @Operation(summary = "One model: the base model, or an adapter held, loading or preloaded")
+    @Parameter(name = "id", in = ParameterIn.PATH, required = true, description = "the model's id; a `/` in it may be sent as is or as %2F")
+    @APIResponse(responseCode = "200", description = "The model", content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = OpenaiWire.Model.class)))
+    @APIResponse(responseCode = "404", ref = OpenapiDocument.OPENAI_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.OPENAI_ERROR)
+    void model(RoutingContext rc) {
+        retrieve(rc, rc.pathParam("id"));
+    }
+
+    /** The same for ids with a '/' sent unescaped (org/adapter), as some clients send them. */
+    @Route(regex = "/v1/models/(?<id>[^/]+/.+)", methods = Route.HttpMethod.GET)
+    @Operation(hidden = true)
+    void modelWithSlash(RoutingContext rc) {
+        retrieve(rc, rc.pathParam("id"));
+    }
+
+    private void retrieve(RoutingContext rc, String id) {
+        HttpExchange ex = new HttpExchange(rc);
+        try {
+            ModelRuntime rt = host.runtime();
+            String name = host.servedModel().names(id) ? rt.modelId() : id;
+            OpenaiWire.Model model = listed(rt).stream().filter(m -> m.id().equals(name)).findFirst()
+                    .orElseThrow(() -> new AdapterNotFoundException("The model `" + id + "` does not exist"));
+            ex.json(200, model);
+        } catch (RuntimeException e) {
+            OpenaiErrors.of(e, OpenaiErrors.Names.CHAT).send(ex);
+        }
+    }
+
+    private List<OpenaiWire.Model> listed(ModelRuntime rt) {
+        List<OpenaiWire.Model> data = new ArrayList<>();
+        data.add(new OpenaiWire.Model(rt.modelId(), "model", started, "loraxj", null));
+        Set<String> ids = new LinkedHashSet<>();
+        rt.adapters().list().forEach(a -> ids.add(a.ref().id()));
+        ids.remove(rt.modelId());
+        ids.forEach(id -> data.add(new OpenaiWire.Model(id, "model", started, "loraxj", rt.modelId())));
+        return data;
     }
 }

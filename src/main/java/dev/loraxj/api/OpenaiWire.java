@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -24,7 +25,8 @@ public final class OpenaiWire {
                               String cacheSalt) {
     }
 
-    /** One message; content is a string, an array of text parts, or null. */
+    /** One message; content is a string, an array of text parts, or null. Clients echo assistant messages back with more fields. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public record ChatMessage(String role, JsonNode content, String name, JsonNode toolCalls, String toolCallId) {
     }
 
@@ -37,6 +39,7 @@ public final class OpenaiWire {
                                     Boolean ignoreEosToken, String cacheSalt) {
     }
 
+    @JsonIgnoreProperties(ignoreUnknown = true)
     public record StreamOptions(Boolean includeUsage) {
     }
 

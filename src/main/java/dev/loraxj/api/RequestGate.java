@@ -159,11 +159,29 @@ public class RequestGate {
     private static String allowed(Router router, String path) {
         Set<String> methods = new TreeSet<>();
         for (Route r : router.getRoutes()) {
-            if (path.equals(r.getPath()) && r.methods() != null) {
+            if (r.getPath() != null && matches(r.getPath(), path) && r.methods() != null) {
                 r.methods().forEach(m -> methods.add(m.name()));
             }
         }
         return String.join(", ", methods);
+    }
+
+    /** A route's path against a request's: a {@code :param} segment matches any one segment. */
+    static boolean matches(String routePath, String path) {
+        if (!routePath.contains(":")) {
+            return routePath.equals(path);
+        }
+        String[] route = routePath.split("/", -1);
+        String[] asked = path.split("/", -1);
+        if (route.length != asked.length) {
+            return false;
+        }
+        for (int i = 0; i < route.length; i++) {
+            if (!(route[i].startsWith(":") && !asked[i].isEmpty()) && !route[i].equals(asked[i])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String path(RoutingContext rc) {

@@ -12,12 +12,20 @@ import io.quarkus.vertx.web.Route;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.util.Arrays;
 import java.util.List;
 
 /** LoRAX's /info, /health and /tokenize. */
 @ApplicationScoped
+@Tag(name = OpenapiDocument.LORAX)
 public class ServerRoutes {
 
     static final String VERSION = "0.1.0";
@@ -38,10 +46,15 @@ public class ServerRoutes {
                        int threads, String kvCacheDtype, boolean prefixCaching, String quantize, long weightBytes) {
     }
 
+    /** TGI's /tokenize takes a whole generate request: its parameters are ignored. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
     public record TokenizeRequest(String inputs, Boolean addSpecialTokens) {
     }
 
     @Route(path = "/info", methods = Route.HttpMethod.GET)
+    @Operation(summary = "The served model, its device and the server's limits")
+    @APIResponse(responseCode = "200", description = "The model and limits", content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = Info.class)))
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void info(RoutingContext rc) {
         HttpExchange ex = new HttpExchange(rc);
         try {
@@ -58,6 +71,12 @@ public class ServerRoutes {
     }
 
     @Route(path = "/tokenize", methods = Route.HttpMethod.POST)
+    @Operation(summary = "Token ids with their text and character offsets")
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = TokenizeRequest.class)))
+    @APIResponse(responseCode = "200", description = "The tokens, in order", content = @Content(mediaType = OpenapiDocument.JSON,
+            schema = @Schema(type = SchemaType.ARRAY, implementation = Wire.SimpleToken.class)))
+    @APIResponse(responseCode = "4XX", ref = OpenapiDocument.LORAX_ERROR)
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void tokenize(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         try {
@@ -85,8 +104,14 @@ public class ServerRoutes {
                                  boolean pinned, String description) {
     }
 
+    public record AdapterList(List<AdapterListing> adapters, long bytesHeld, long memoryBudget) {
+    }
+
     /** The adapters held, loading or waiting for memory, with their state and size. */
     @Route(path = "/adapters", methods = Route.HttpMethod.GET)
+    @Operation(summary = "The adapters held, loading or waiting for memory")
+    @APIResponse(responseCode = "200", description = "The adapters and the memory they hold", content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = AdapterList.class)))
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void adapters(RoutingContext rc) {
         HttpExchange ex = new HttpExchange(rc);
         try {
@@ -94,8 +119,7 @@ public class ServerRoutes {
             List<AdapterListing> out = rt.adapters().list().stream()
                     .map(i -> new AdapterListing(i.ref().id(), i.ref().source(), i.ref().revision(), i.state(), i.bytes(),
                             i.leases(), i.pinned(), i.description())).toList();
-            ex.json(200, java.util.Map.of("adapters", out, "bytes_held", rt.adapters().heldBytes(),
-                    "memory_budget", rt.adapters().budget()));
+            ex.json(200, new AdapterList(out, rt.adapters().heldBytes(), rt.adapters().budget()));
         } catch (RuntimeException e) {
             ex.fail(e);
         }
@@ -103,10 +127,14 @@ public class ServerRoutes {
 
     /** LoRAX's health: a one-token generation through the whole engine. */
     @Route(path = "/health", methods = Route.HttpMethod.GET)
+    @Operation(summary = "Healthy when a one-token generation succeeds")
+    @APIResponse(responseCode = "200", description = "Healthy (no body)")
+    @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void health(RoutingContext rc) {
         HttpExchange ex = new HttpExchange(rc);
         if (!host.ready()) {
-            ex.json(503, new ErrorResponse("unhealthy", "healthcheck"));
+            String why = host.notReady();
+            ex.json(503, new ErrorResponse("unhealthy" + (why == null ? "" : ": " + why), "healthcheck"));
             return;
         }
         GenerateParameters one = new GenerateParameters(null, null, null, null, null, null, null, null, null, null,

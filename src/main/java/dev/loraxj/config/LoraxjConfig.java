@@ -16,6 +16,13 @@ import java.util.OptionalInt;
 @ConfigMapping(prefix = "loraxj")
 public interface LoraxjConfig {
 
+    /**
+     * How long SIGTERM keeps the server draining (readiness down, new requests 503) while requests
+     * are in flight, before Quarkus stops; it ends as soon as none is, so an idle server stops at once.
+     */
+    @WithDefault("5s")
+    Duration shutdownDelay();
+
     /** The base model: a local directory in Hugging Face layout. */
     String modelId();
 
@@ -186,6 +193,10 @@ public interface LoraxjConfig {
         /** Attempts per request before a transient failure fails the load. */
         @WithDefault("5")
         int retries();
+
+        /** How long one attempt waits for the Hub to accept the connection (an unreachable Hub fails fast). */
+        @WithDefault("5s")
+        Duration connectTimeout();
     }
 
     /** Where adapters come from and how many stay in memory. */

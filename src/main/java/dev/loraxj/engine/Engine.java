@@ -2,6 +2,7 @@ package dev.loraxj.engine;
 
 import dev.loraxj.backend.Backend;
 import dev.loraxj.backend.StepBatch;
+import dev.loraxj.model.IncrementalDetokenizer;
 import dev.loraxj.model.Tokenizer;
 import org.jboss.logging.Logger;
 
@@ -389,7 +390,7 @@ public final class Engine implements AutoCloseable {
         if (finish != null) {
             text += s.detokenizer().flush();
         }
-        TokenInfo token = new TokenInfo(id, text, logprob, tokenizer.isSpecial(id), alternatives(req, sampler));
+        TokenInfo token = new TokenInfo(id, text, logprob, tokenizer.isSpecial(id), alternatives(req, sampler, s.detokenizer(), finish != null));
         if (req.details()) {
             s.details().add(token);
         }
@@ -404,7 +405,8 @@ public final class Engine implements AutoCloseable {
         return true;
     }
 
-    private List<TokenInfo> alternatives(GenerationRequest req, Sampler sampler) {
+    /** Each alternative decoded in the chosen token's context, as the chosen token's text was. */
+    private List<TokenInfo> alternatives(GenerationRequest req, Sampler sampler, IncrementalDetokenizer detokenizer, boolean flushed) {
         int k = req.alternatives();
         if (k <= 0) {
             return null;
@@ -416,7 +418,7 @@ public final class Engine implements AutoCloseable {
         int count = sampler.lastAlternatives(k, altIds, altLogprobs);
         List<TokenInfo> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            out.add(new TokenInfo(altIds[i], tokenizer.tokenText(altIds[i]), altLogprobs[i], tokenizer.isSpecial(altIds[i]), null));
+            out.add(new TokenInfo(altIds[i], detokenizer.alternative(altIds[i], flushed), altLogprobs[i], tokenizer.isSpecial(altIds[i]), null));
         }
         return out;
     }

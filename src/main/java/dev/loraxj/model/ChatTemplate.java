@@ -63,6 +63,21 @@ public final class ChatTemplate {
         return Optional.empty();
     }
 
+    /**
+     * The bundled default for a model without a template (a base model such as stories260K): the
+     * conversation's texts as one passage to continue.
+     */
+    public static ChatTemplate continuation() {
+        try (var in = ChatTemplate.class.getResourceAsStream("/chat-templates/continuation.jinja")) {
+            if (in == null) {
+                throw new ModelException("the bundled chat template chat-templates/continuation.jinja is missing from the build");
+            }
+            return of(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new ModelException("cannot read the bundled chat template: " + e.getMessage(), e);
+        }
+    }
+
     /** A template file (loraxj.chat-template): Jinja text, or a tokenizer_config.json holding one. */
     public static ChatTemplate load(Path file) {
         String text;

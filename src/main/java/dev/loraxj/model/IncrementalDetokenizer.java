@@ -23,6 +23,11 @@ public final class IncrementalDetokenizer {
     private int length;
     private int prefix;
     private int read;
+    // the window as it was before the last next(): its token sits at ids[markLength] (if ordinary)
+    private int markPrefix;
+    private int markRead;
+    private int markLength;
+    private int[] scratch = new int[0];
 
     public IncrementalDetokenizer(Tokenizer tokenizer, int[] promptIds) {
         this.tokenizer = tokenizer;
@@ -36,11 +41,14 @@ public final class IncrementalDetokenizer {
 
     /** The text this token adds; "" while it only extends an incomplete character. */
     public String next(int tokenId) {
-        if (tokenizer.isSpecial(tokenId)) {
-            return tokenizer.tokenText(tokenId);
-        }
         if (length == ids.length) {
             compactOrGrow();
+        }
+        markPrefix = prefix;
+        markRead = read;
+        markLength = length;
+        if (tokenizer.isSpecial(tokenId)) {
+            return tokenizer.tokenText(tokenId);
         }
         ids[length++] = tokenId;
         String before = tokenizer.decode(ids, prefix, read, true);
@@ -63,6 +71,33 @@ public final class IncrementalDetokenizer {
         prefix = read;
         read = length;
         return after.length() > before.length() ? after.substring(before.length()) : "";
+    }
+
+    /**
+     * The text {@code tokenId} would have given in place of the token last passed to {@link #next}
+     * (followed by {@link #flush} when {@code flushed}): an alternative decoded in the same context as
+     * the chosen token, so the chosen one among them reads exactly as it was emitted. Changes nothing.
+     */
+    public String alternative(int tokenId, boolean flushed) {
+        int n = markLength - markPrefix;
+        String before = tokenizer.decode(ids, markPrefix, markRead, true);
+        if (tokenizer.isSpecial(tokenId)) {
+            if (!flushed || markRead == markLength) {
+                return tokenizer.tokenText(tokenId);
+            }
+            String held = tokenizer.decode(ids, markPrefix, markLength, true);
+            return tokenizer.tokenText(tokenId) + (held.length() > before.length() ? held.substring(before.length()) : "");
+        }
+        if (scratch.length < n + 1) {
+            scratch = new int[Math.max(n + 1, ids.length + 1)];
+        }
+        System.arraycopy(ids, markPrefix, scratch, 0, n);
+        scratch[n] = tokenId;
+        String after = tokenizer.decode(scratch, 0, n + 1, true);
+        if (after.length() > before.length() && (flushed || after.charAt(after.length() - 1) != REPLACEMENT)) {
+            return after.substring(before.length());
+        }
+        return "";
     }
 
     /** Drops ids before the window so a long generation does not keep its whole history. */

@@ -23,8 +23,12 @@ public class EngineHealthChecks {
 
     @Readiness
     HealthCheck ready() {
-        return () -> HealthCheckResponse.named("model").status(host.ready() && !draining.draining())
-                .withData("model", host.configuredModelId()).withData("draining", draining.draining()).build();
+        return () -> {
+            var response = HealthCheckResponse.named("model").status(host.ready() && !draining.draining())
+                    .withData("model", host.configuredModelId()).withData("draining", draining.draining());
+            String why = host.notReady();
+            return (why == null ? response : response.withData("reason", why)).build();
+        };
     }
 
     /** Started once the model is loaded (the startup probe allows for a long load). */

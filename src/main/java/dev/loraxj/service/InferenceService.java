@@ -41,6 +41,7 @@ public class InferenceService {
     public InferenceService(ModelHost host, Draining draining) {
         this.host = host;
         this.draining = draining;
+        draining.track(inFlight::get);
     }
 
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
@@ -54,7 +55,7 @@ public class InferenceService {
      */
     public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
         ModelRuntime rt = host.runtime();
-        return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), rt.modelId(),
+        return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), host.servedModel(),
                 host.defaultAdapterId().orElse(null)).validate(request, streaming, authorization);
     }
 

@@ -49,6 +49,8 @@ public class ModelHost {
     private final List<AdapterSource> sources;
     private volatile ModelRuntime runtime;
     private volatile Throwable failure;
+    /** What the load is doing now, for /health, /info and readiness while it runs. */
+    private volatile String stage = "starting";
 
     public ModelHost(LoraxjConfig config, MeterRegistry registry, @All List<AdapterSource> sources) {
         this.config = config;
@@ -73,20 +75,31 @@ public class ModelHost {
         try {
             runtime = open();
             LOG.infof("model %s ready in %d ms: %s, %s weights (linears held as %s, %d MB), KV cache %d blocks of %d tokens in %s",
-                    runtime.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
+                    config.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
                     runtime.backend().dtype(), runtime.backend().linearDtype(), runtime.backend().weightBytes() >> 20,
                     runtime.engine().totalBlocks(), runtime.limits().kvBlockSize(), runtime.backend().kvDtype());
         } catch (Throwable t) {
             failure = t;
-            LOG.errorf(t, "cannot load model %s: %s", config.modelId(), t.getMessage());
+            if (t instanceof ModelException) { // the configuration's fault, said in its message: no stack trace
+                LOG.errorf("cannot load model %s: %s", config.modelId(), t.getMessage());
+            } else {
+                LOG.errorf(t, "cannot load model %s: %s", config.modelId(), t.getMessage());
+            }
         }
     }
 
     /** The model directory: a local path, else a Hub repo id fetched into the Hub cache. */
     private Path modelDir() {
         Path dir = Path.of(config.modelId());
-        if (java.nio.file.Files.isDirectory(dir) || !config.modelId().matches("[A-Za-z0-9][\\w.-]*/[A-Za-z0-9][\\w.-]*")) {
+        if (java.nio.file.Files.isDirectory(dir)) {
             return dir;
+        }
+        if (!config.modelId().matches("[A-Za-z0-9][\\w.-]*/[A-Za-z0-9][\\w.-]*")) {
+            // the resolved path is the server's business: in its log, not in answers to clients
+            LOG.errorf("model directory %s resolves to %s, which %s", config.modelId(), dir.toAbsolutePath().normalize(),
+                    java.nio.file.Files.exists(dir) ? "is not a directory" : "does not exist");
+            throw new ModelException("model directory " + config.modelId()
+                    + (java.nio.file.Files.exists(dir) ? " is not a directory" : " does not exist"));
         }
         HubClient hub = sources.stream().filter(s -> s instanceof HubAdapterSource).map(s -> ((HubAdapterSource) s).client())
                 .findFirst().orElseThrow(() -> new ModelException("model " + config.modelId() + " is neither a directory nor reachable on the Hub"));
@@ -95,16 +108,21 @@ public class ModelHost {
                     new ModelException("model " + config.modelId() + " is not in the Hub cache (offline mode)"));
         }
         ApiToken token = config.hub().token().map(ApiToken::of).orElse(null);
-        HubClient.ModelInfo info = hub.info(config.modelId(), null, token);
+        String asking = "asking the Hub (" + config.hub().endpoint() + ") for model " + config.modelId();
+        stage = asking;
+        HubClient.ModelInfo info = hub.info(config.modelId(), null, token, problem -> stage = asking + ": " + problem);
         List<String> wanted = info.files().stream().filter(f -> !f.contains("/") && (f.endsWith(".safetensors")
                 || f.equals("model.safetensors.index.json") || f.equals("config.json") || f.equals("generation_config.json")
                 || f.startsWith("tokenizer") || f.equals("special_tokens_map.json"))).toList();
         LOG.infof("fetching model %s from the Hub (%d files)", config.modelId(), wanted.size());
-        return hub.snapshot(info, null, token, wanted);
+        String fetching = "fetching model " + config.modelId() + " from the Hub (" + wanted.size() + " files)";
+        stage = fetching;
+        return hub.snapshot(info, null, token, wanted, problem -> stage = fetching + ": " + problem);
     }
 
     private ModelRuntime open() {
         Path dir = modelDir();
+        stage = "reading model " + config.modelId();
         ModelConfig modelConfig = ModelConfig.load(dir);
         Tokenizer tokenizer = Tokenizer.load(dir);
         Checkpoint checkpoint = Checkpoint.open(dir);
@@ -136,8 +154,7 @@ public class ModelHost {
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
-        String name = config.servedModelName().orElse(config.modelId());
-        return new ModelRuntime(name, checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads,
+        return new ModelRuntime(servedModel().name(), checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads,
                 speculation, loaders, pool);
     }
 
@@ -206,10 +223,19 @@ public class ModelHost {
     public ModelRuntime runtime() {
         ModelRuntime r = runtime;
         if (r == null) {
-            Throwable f = failure;
-            throw new NotReadyException(f == null ? "model is loading" : "model failed to load: " + f.getMessage());
+            throw new NotReadyException(notReady());
         }
         return r;
+    }
+
+    /** Why the model does not serve (still loading, and at what; failed, and why; stopped), or null when it does. */
+    public String notReady() {
+        ModelRuntime r = runtime;
+        if (r != null) {
+            return r.engine().alive() ? null : "the engine stopped";
+        }
+        Throwable f = failure;
+        return f == null ? "model is still loading: " + stage : "model failed to load: " + f.getMessage();
     }
 
     public boolean ready() {
@@ -231,7 +257,12 @@ public class ModelHost {
         return config.adapterId();
     }
 
+    /** The served model's name, known before the model loads. */
     public String configuredModelId() {
-        return config.servedModelName().orElse(config.modelId());
+        return servedModel().name();
+    }
+
+    public ServedModel servedModel() {
+        return ServedModel.of(config.modelId(), config.servedModelName());
     }
 }

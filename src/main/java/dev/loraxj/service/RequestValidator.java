@@ -23,18 +23,18 @@ public final class RequestValidator {
     private final Tokenizer tokenizer;
     private final Limits limits;
     private final AdapterCatalog catalog;
-    private final String baseModelId;
+    private final ServedModel baseModel;
     private final String defaultAdapterId;
 
     /**
-     * @param baseModelId      the served model's name: as an adapter id it means no adapter
+     * @param baseModel        the served model: its names, as an adapter id, mean no adapter
      * @param defaultAdapterId the adapter for requests that name none (null: the base model)
      */
-    public RequestValidator(Tokenizer tokenizer, Limits limits, AdapterCatalog catalog, String baseModelId, String defaultAdapterId) {
+    public RequestValidator(Tokenizer tokenizer, Limits limits, AdapterCatalog catalog, ServedModel baseModel, String defaultAdapterId) {
         this.tokenizer = tokenizer;
         this.limits = limits;
         this.catalog = catalog;
-        this.baseModelId = baseModelId;
+        this.baseModel = baseModel;
         this.defaultAdapterId = defaultAdapterId;
     }
 
@@ -54,13 +54,13 @@ public final class RequestValidator {
             }
             id = defaultAdapterId;
         }
-        if (id.equals(baseModelId) || id.equals("__base_model__")) {
+        if (baseModel.names(id) || id.equals("__base_model__")) {
             return null;
         }
         if (id.chars().anyMatch(c -> c < 0x20 || c == 0x7f) || id.length() > 1024) {
             throw new ValidationException("`adapter_id` must be at most 1024 characters without control characters");
         }
-        return AdapterRef.of(id, source);
+        return catalog.canonical(AdapterRef.of(id, source));
     }
 
     public ValidRequest validate(GenerateRequest request, boolean streaming) {
@@ -235,7 +235,7 @@ public final class RequestValidator {
             if (id == null || id.isEmpty() || id.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
                 throw new ValidationException("`merged_adapters.ids` must be non-empty adapter ids without control characters");
             }
-            refs.add(AdapterRef.of(id, source));
+            refs.add(catalog.canonical(AdapterRef.of(id, source)));
         }
         if (m.weights() != null && !m.weights().isEmpty() && m.weights().size() != refs.size()) {
             throw new ValidationException("`merged_adapters.weights`: number of adapter IDs (" + refs.size()

@@ -47,4 +47,27 @@ class LocalAdapterSourceTest {
                 () -> new LocalAdapterSource(List.of()).fetch(AdapterRef.of(inside.toString(), "local"), null));
         assertTrue(off.getMessage().contains("local-roots"), off.getMessage());
     }
+
+    @Test
+    void everyNameOfADirectoryIsOneCanonicalAdapter(@TempDir Path tmp) throws Exception {
+        Path first = Files.createDirectories(tmp.resolve("first"));
+        Path second = Files.createDirectories(tmp.resolve("second"));
+        Path a = Files.createDirectories(first.resolve("org/a"));
+        Files.createSymbolicLink(first.resolve("alias"), a);
+        Path shadowed = Files.createDirectories(second.resolve("org/a"));
+        Path onlySecond = Files.createDirectories(second.resolve("b"));
+        LocalAdapterSource s = new LocalAdapterSource(List.of(first, second));
+
+        for (String id : List.of("org/a", a.toString(), first + "/org/../org/a", first + "/alias", "alias", "org/./a")) {
+            assertEquals(AdapterRef.of("org/a", "local"), s.canonical(AdapterRef.of(id, "local")), id);
+        }
+        assertEquals(AdapterRef.of("b", "local"), s.canonical(AdapterRef.of(onlySecond.toString(), "local")));
+        // "org/a" names the first root's: the second's keeps its real path, or two adapters would share a name
+        assertEquals(AdapterRef.of(shadowed.toRealPath().toString(), "local"), s.canonical(AdapterRef.of(shadowed.toString(), "local")));
+        assertEquals(shadowed.toRealPath(), s.fetch(s.canonical(AdapterRef.of(shadowed.toString(), "local")), null));
+        assertEquals(new AdapterRef("org/a", "local", "v2"), s.canonical(new AdapterRef(a.toString(), "local", "v2")), "the revision is kept");
+        for (String unknown : List.of("nope", "/etc", "../../etc")) {
+            assertEquals(AdapterRef.of(unknown, "local"), s.canonical(AdapterRef.of(unknown, "local")), "fetch says why: " + unknown);
+        }
+    }
 }

@@ -60,7 +60,7 @@ class AdapterApiTest {
         float[] logits = SharedAssets.floats(name + ".logits.f32");
         TestClient.Reply r = client.post("/generate", local(shared(name), "\"max_new_tokens\":1,\"decoder_input_details\":true"));
         assertEquals(200, r.status(), r.body());
-        assertEquals(shared(name), r.headers().firstValue("x-adapter-id").orElse(""));
+        assertEquals("stories260K/" + name, r.headers().firstValue("x-adapter-id").orElse(""), "the canonical name, under the root");
         assertEquals("local", r.headers().firstValue("x-adapter-source").orElse(""));
         JsonNode prefill = r.json().path("details").path("prefill");
         for (int t = 1; t < 13; t++) {
@@ -205,6 +205,33 @@ class AdapterApiTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void oneDirectoryByAnyNameIsLoadedOnce() throws Exception {
+        Path dir = TEST_ADAPTERS.resolve("canonical-sue");
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            for (String f : new String[]{"adapter_config.json", "adapter_model.safetensors"}) {
+                Files.copy(SharedAssets.adapter("lora-name-sue").resolve(f), dir.resolve(f));
+            }
+        }
+        double loads = client.metric("loraxj_adapter_loads_total");
+        String cwdRelative = Path.of("").toAbsolutePath().relativize(dir.toAbsolutePath()).toString();
+        for (String name : new String[]{"canonical-sue", dir.toString(), cwdRelative, dir + "/../canonical-sue", "./canonical-sue"}) {
+            TestClient.Reply r = client.post("/generate", local(name, "\"max_new_tokens\":4"));
+            assertEquals(200, r.status(), name + ": " + r.body());
+            assertTrue(r.json().path("generated_text").asText().startsWith(" named Sue"), r.body());
+            assertEquals("canonical-sue", r.headers().firstValue("x-adapter-id").orElse(""), name);
+        }
+        int listed = 0;
+        for (JsonNode a : client.get("/adapters").json().path("adapters")) {
+            if (a.path("id").asText().endsWith("canonical-sue")) {
+                listed++;
+            }
+        }
+        assertEquals(1, listed, client.get("/adapters").body());
+        assertEquals(loads + 1, client.metric("loraxj_adapter_loads_total"), "loaded once");
     }
 
     @Test

@@ -188,6 +188,74 @@ class GenerateApiTest {
     }
 
     @Test
+    void eachChosenTokenIsAmongItsOwnAlternativesWithTheSameTextAndLogprob() throws Exception {
+        String params = "\"max_new_tokens\":24,\"details\":true,\"return_k_alternatives\":5";
+        TestClient.Reply whole = client.post("/generate", body(PROMPT, params));
+        assertEquals(200, whole.status(), whole.body());
+        JsonNode tokens = whole.json().path("details").path("tokens");
+        assertEquals(24, tokens.size());
+        StringBuilder text = new StringBuilder();
+        for (JsonNode t : tokens) {
+            assertAmongAlternatives(t, true);
+            text.append(t.path("text").asText());
+        }
+        assertEquals(whole.json().path("generated_text").asText(), text.toString(), "the tokens' texts are the generated text");
+        assertTrue(text.toString().startsWith(" named"), "the first token keeps its leading space: " + text);
+
+        TestClient.Reply streamed = client.post("/generate_stream", body(PROMPT, params));
+        List<JsonNode> events = TestClient.sseEvents(streamed.body());
+        assertEquals(24, events.size(), streamed.body());
+        for (JsonNode e : events) {
+            assertAmongAlternatives(e.path("token"), true);
+        }
+
+        JsonNode sampled = client.post("/generate", body(PROMPT, params + ",\"do_sample\":true,\"seed\":3,\"temperature\":1.5")).json();
+        for (JsonNode t : sampled.path("details").path("tokens")) {
+            assertAmongAlternatives(t, false);
+        }
+    }
+
+    /** Greedy picks the top alternative; a sampled token outside the top k is not listed. */
+    private static void assertAmongAlternatives(JsonNode token, boolean required) {
+        JsonNode alts = token.path("alternative_tokens");
+        assertEquals(5, alts.size(), token.toString());
+        for (JsonNode a : alts) {
+            if (a.path("id").asInt() == token.path("id").asInt()) {
+                assertEquals(token.path("text").asText(), a.path("text").asText(), token.toString());
+                // same float from the same distribution, serialized the same way
+                assertEquals(token.path("logprob").asDouble(), a.path("logprob").asDouble(), 0.0, token.toString());
+                return;
+            }
+        }
+        assertFalse(required, "the chosen token is missing from its alternatives: " + token);
+    }
+
+    @Test
+    void theLastStreamEventCarriesDetailsOnlyWhenAsked() {
+        for (boolean details : new boolean[]{false, true}) {
+            TestClient.Reply r = client.post("/generate_stream", body(PROMPT, "\"max_new_tokens\":5" + (details ? ",\"details\":true" : "")));
+            assertEquals(200, r.status(), r.body());
+            List<JsonNode> events = TestClient.sseEvents(r.body());
+            assertEquals(5, events.size(), r.body());
+            JsonNode last = events.get(4);
+            StringBuilder text = new StringBuilder();
+            for (JsonNode e : events) {
+                text.append(e.path("token").path("text").asText());
+            }
+            assertEquals(text.toString(), last.path("generated_text").asText(), "the last event carries the whole text");
+            if (details) {
+                assertEquals("length", last.path("details").path("finish_reason").asText(), r.body());
+                assertEquals(5, last.path("details").path("generated_tokens").asInt());
+            } else {
+                assertTrue(last.has("details") && last.path("details").isNull(), "details: null unless asked: " + last);
+            }
+            for (JsonNode e : events.subList(0, 4)) {
+                assertTrue(e.path("generated_text").isNull() && e.path("details").isNull(), e.toString());
+            }
+        }
+    }
+
+    @Test
     void sixteenConcurrentRequestsEachReturnWhatTheyReturnAlone() throws Exception {
         List<String> bodies = new ArrayList<>();
         String[] prompts = {"Once upon a time", "Lily wanted to play", "The sun was hot", "Tom and Sue went to the park",
@@ -239,7 +307,7 @@ class GenerateApiTest {
     @Test
     void infoDescribesModelAndLimits() {
         JsonNode i = client.get("/info").json();
-        assertTrue(i.path("model_id").asText().endsWith("stories260K"));
+        assertEquals("stories260K", i.path("model_id").asText());
         assertEquals("float32", i.path("model_dtype").asText());
         assertEquals("cpu", i.path("model_device_type").asText());
         assertEquals(128, i.path("max_concurrent_requests").asInt());

@@ -34,7 +34,7 @@ class GracefulShutdownIT {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-Dloraxj.model-id=" + SlowModelProfile.model(), "-Dloraxj.threads=1",
-                "-Dquarkus.http.port=" + port, "-Dquarkus.shutdown.delay=3s",
+                "-Dquarkus.http.port=" + port, "-Dloraxj.shutdown-delay=3s",
                 "-jar", jar.toString());
         pb.environment().put("DJL_OFFLINE", "true");
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
@@ -67,6 +67,41 @@ class GracefulShutdownIT {
                 assertFalse(last.path("generated_text").isNull());
             }
             assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server exits after draining");
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
+    @Test
+    void anIdleSigtermExitsWithoutWaitingAndTheLogHasNoGpuNoise() throws Exception {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath();
+        assertTrue(Files.exists(jar), "package the server first: " + jar);
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path log = Files.createTempFile("loraxj-idle-sigterm", ".log");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dloraxj.model-id=" + SlowModelProfile.model(), "-Dloraxj.threads=1",
+                "-Dquarkus.http.port=" + port, "-Dloraxj.shutdown-delay=60s", "-jar", jar.toString());
+        pb.environment().put("DJL_OFFLINE", "true");
+        pb.redirectErrorStream(true).redirectOutput(log.toFile());
+        Process server = pb.start();
+        try {
+            TestClient client = new TestClient(URI.create("http://127.0.0.1:" + port + "/"));
+            awaitUp(client, server, log.toFile());
+            client.awaitReady();
+            assertEquals(200, client.post("/generate", "{\"inputs\":\"hi\",\"parameters\":{\"max_new_tokens\":2}}").status());
+            long t0 = System.nanoTime();
+            server.destroy(); // SIGTERM, nothing in flight
+            // well under the 60 s delay: the engine and Quarkus stop in about a second
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS), "an idle server exits without the delay: " + Files.readString(log));
+            assertTrue(System.nanoTime() - t0 < 30_000_000_000L);
+            String output = Files.readString(log);
+            assertTrue(output.contains("shutting down: admission stopped"), output);
+            assertFalse(output.contains("Failed to detect GPU count"), "DJL's CUDA probe stays quiet on a CPU machine: " + output);
+            assertFalse(output.contains(" WARN "), "a plain start and stop logs no warning: " + output);
         } finally {
             server.destroyForcibly();
         }

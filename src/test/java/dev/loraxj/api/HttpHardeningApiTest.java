@@ -420,7 +420,9 @@ class HttpHardeningApiTest {
                 Arguments.of("DELETE", "/generate_stream", 405),
                 Arguments.of("GET", "/v1/chat/completions", 405),
                 Arguments.of("GET", "/v1/completions", 405),
-                Arguments.of("POST", "/v1/models", 405));
+                Arguments.of("POST", "/v1/models", 405),
+                Arguments.of("DELETE", "/v1/models/stories260K", 405),
+                Arguments.of("GET", "/docs/nope.js", 404));
     }
 
     @ParameterizedTest
@@ -437,7 +439,7 @@ class HttpHardeningApiTest {
 
     @Test
     void knownGetRoutesStillAnswer() {
-        for (String path : List.of("/info", "/v1/models", "/metrics", "/q/health/ready")) {
+        for (String path : List.of("/info", "/v1/models", "/metrics", "/q/health/ready", "/q/openapi", "/docs/", "/v1/models/stories260K")) {
             RawHttp.Reply r = http.send(RawHttp.request("GET", path, null, new byte[0]));
             assertEquals(200, r.status(), path + ": " + r.body());
         }

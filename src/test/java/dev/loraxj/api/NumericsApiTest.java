@@ -85,4 +85,22 @@ class NumericsApiTest {
                 + "\"merged_adapters\":{\"ids\":[" + max + "," + sue + "],\"weights\":[0.5,0.5]}}}");
         assertEquals(200, ok.status(), ok.body());
     }
+
+    /** cache_salt over both APIs: the same salt shares a prefix, an empty one is refused. */
+    @Test
+    void cacheSaltIsAcceptedOnBothApisAndSharesOnlyWithinTheSameSalt() throws Exception {
+        String prompt = GenerateApiTest.quote("Once upon a time, there was a little girl named Lily. She loved to play outside in the sun. "
+                + "One day, she saw a big red ball.");
+        String salt = GenerateApiTest.quote("tenant-" + System.nanoTime());
+        double before = client.metric("loraxj_prefix_cache_hit_tokens_total");
+        TestClient.Reply first = client.post("/generate", "{\"inputs\":" + prompt + ",\"parameters\":{\"max_new_tokens\":2,\"cache_salt\":" + salt + "}}");
+        assertEquals(200, first.status(), first.body());
+        client.awaitMetric("loraxj_kv_cache_free_blocks", client.metric("loraxj_kv_cache_blocks"));
+        assertEquals(before, client.metric("loraxj_prefix_cache_hit_tokens_total"), "a new salt finds nothing");
+        TestClient.Reply again = client.post("/v1/completions", "{\"model\":\"\",\"prompt\":" + prompt + ",\"max_tokens\":2,\"cache_salt\":" + salt + "}");
+        assertEquals(200, again.status(), again.body());
+        assertTrue(client.metric("loraxj_prefix_cache_hit_tokens_total") > before, "the same salt shares the prefix");
+        TestClient.Reply empty = client.post("/generate", "{\"inputs\":\"hi\",\"parameters\":{\"cache_salt\":\"\"}}");
+        assertEquals(422, empty.status(), empty.body());
+    }
 }

@@ -110,6 +110,37 @@ class OpenaiWireTest {
     }
 
     @Test
+    void eachChosenTokenIsAmongItsOwnTopLogprobs() {
+        TestClient.Reply r = client.post("/v1/completions", completion("\"temperature\":0,\"max_tokens\":24,\"logprobs\":5"));
+        assertEquals(200, r.status(), r.body());
+        JsonNode choice = r.json().path("choices").get(0);
+        JsonNode lp = choice.path("logprobs");
+        assertEquals(24, lp.path("tokens").size(), r.body());
+        assertEquals(choice.path("text").asText(), String.join("", TestClient.JSON.convertValue(lp.path("tokens"), String[].class)));
+        for (int i = 0; i < 24; i++) {
+            String token = lp.path("tokens").get(i).asText();
+            JsonNode top = lp.path("top_logprobs").get(i);
+            assertTrue(top.has(token), "token " + i + " " + GenerateApiTest.quote(token) + " missing from " + top);
+            assertEquals(lp.path("token_logprobs").get(i).asDouble(), top.path(token).asDouble(), 0.0, "token " + i);
+        }
+
+        TestClient.Reply c = client.post("/v1/chat/completions", chat("[{\"role\":\"user\",\"content\":" + GenerateApiTest.quote(PROMPT) + "}]",
+                "\"temperature\":0,\"max_tokens\":24,\"logprobs\":true,\"top_logprobs\":5"));
+        assertEquals(200, c.status(), c.body());
+        for (JsonNode t : c.json().path("choices").get(0).path("logprobs").path("content")) {
+            boolean found = false;
+            for (JsonNode a : t.path("top_logprobs")) {
+                if (a.path("token").asText().equals(t.path("token").asText())) {
+                    assertEquals(t.path("logprob").asDouble(), a.path("logprob").asDouble(), 0.0, t.toString());
+                    assertEquals(t.path("bytes"), a.path("bytes"), t.toString());
+                    found = true;
+                }
+            }
+            assertTrue(found, "the chosen token is missing from its top_logprobs: " + t);
+        }
+    }
+
+    @Test
     void errorsHaveOpenaisShape() {
         TestClient.Reply bad = client.post("/v1/chat/completions", chat("[{\"role\":\"user\",\"content\":\"hi\"}]", "\"n\":0"));
         assertEquals(400, bad.status());

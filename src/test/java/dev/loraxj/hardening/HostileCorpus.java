@@ -490,6 +490,9 @@ final class HostileCorpus {
         }
         String path = r.shape == Shape.OPENAI ? "model" : "parameters.adapter_id";
         for (String id : HOSTILE_IDS) {
+            if (r.shape == Shape.OPENAI && id.startsWith("http://")) {
+                continue; // an http(s) URL as OpenAI's model means the server's default (@huggingface/inference's endpointUrl)
+            }
             hostile(r, path + "=" + printable(id), set(base(r), path, TextNode.valueOf(id)).toString());
         }
         if (r.shape == Shape.LORAX) {

@@ -71,7 +71,7 @@ class HubApiTest {
     @Test
     @Order(0)
     void theBaseModelItselfCameFromTheHub() {
-        assertEquals("test-org/stories260K", client.get("/info").json().path("model_id").asText());
+        assertEquals("stories260K", client.get("/info").json().path("model_id").asText(), "the repo's last segment");
         assertTrue(FakeHubResource.hub.count("/cdn/test-org~stories260K/") >= 4, "config, weights and tokenizer files were downloaded");
     }
 

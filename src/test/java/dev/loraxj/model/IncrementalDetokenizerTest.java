@@ -114,6 +114,42 @@ class IncrementalDetokenizerTest {
         check(new int[]{1}, generated, true);
     }
 
+    @Test
+    void anAlternativeReadsAsIfItHadBeenChosen() {
+        SplittableRandom random = new SplittableRandom(13);
+        int[] specials = ids("<s>", "</s>");
+        for (int trial = 0; trial < 150; trial++) {
+            int[] prompt = randomPrompt(random);
+            int[] generated = randomGeneration(random, random.nextInt(1, 20));
+            IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer, prompt);
+            for (int i = 0; i < generated.length; i++) {
+                String piece = detok.next(generated[i]);
+                String where = "prompt " + Arrays.toString(prompt) + " generated " + Arrays.toString(Arrays.copyOf(generated, i + 1));
+                assertEquals(piece, detok.alternative(generated[i], false), "the chosen token among its alternatives: " + where);
+                int[] candidates = {random.nextInt(tokenizer.vocabSize()), generated[i], specials[random.nextInt(2)],
+                        id("▁the"), id("<0xE4>")};
+                for (int alt : candidates) {
+                    // independent: a fresh detokenizer fed the same history, then the alternative
+                    IncrementalDetokenizer replay = new IncrementalDetokenizer(tokenizer, prompt);
+                    for (int j = 0; j < i; j++) {
+                        replay.next(generated[j]);
+                    }
+                    String chosen = replay.next(alt);
+                    assertEquals(chosen, detok.alternative(alt, false), "alternative " + alt + " after " + where);
+                    assertEquals(chosen + replay.flush(), detok.alternative(alt, true), "flushed alternative " + alt + " after " + where);
+                }
+            }
+        }
+    }
+
+    @Test
+    void alternativesKeepTheLeadingSpace() {
+        IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer, tokenizer.encode("Once upon a time,"));
+        assertEquals(" there", detok.next(id("▁there")));
+        assertEquals(" there", detok.alternative(id("▁there"), false));
+        assertEquals(" the", detok.alternative(id("▁the"), false), "as the chosen token would read, not the bare token text");
+    }
+
     /** Feeds every id, then flush(); asserts the TGI properties; returns the pieces (flush last). */
     private static List<String> run(int[] prompt, int[] generated) {
         IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer, prompt);

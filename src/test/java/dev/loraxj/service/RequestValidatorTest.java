@@ -27,7 +27,7 @@ class RequestValidatorTest {
     static void load() {
         tokenizer = Tokenizer.load(SharedAssets.stories260K());
         Limits limits = new Limits(128, MAX_INPUT, 512, 4096, 65536, 16, 2, 4, 2);
-        validator = new RequestValidator(tokenizer, limits, new AdapterCatalog(List.of(new dev.loraxj.adapter.LocalAdapterSource(List.of())), "local"), "stories260K", null);
+        validator = new RequestValidator(tokenizer, limits, new AdapterCatalog(List.of(new dev.loraxj.adapter.LocalAdapterSource(List.of())), "local"), new ServedModel("stories260K", "../shared/models/stories260K"), null);
     }
 
     @AfterAll
