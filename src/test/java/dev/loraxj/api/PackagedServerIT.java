@@ -34,5 +34,8 @@ class PackagedServerIT {
         assertEquals(3, events.size());
         assertEquals(200, client.get("/health").status());
         assertTrue(client.get("/metrics").body().contains("loraxj_generated_tokens_total"));
+        // the OpenAPI document and Swagger UI are served by the packaged jar too, not only in dev and test
+        assertEquals(200, client.get("/q/openapi").status());
+        assertEquals(200, client.get("/docs/").status());
     }
 }
