@@ -181,13 +181,13 @@ public final class Engine implements AutoCloseable {
             int from = scheduler.logitsFrom(i);
             int row = scheduler.firstLogitRow(i);
             boolean finished;
-            if (firstPos >= s.promptLength() && s.draftLen() > 0 && n == 1 + s.draftLen()) {
+            if (s.plannedSpeculative()) {
                 finished = verify(s, logits, row, now);
             } else {
-                if (firstPos < s.promptLength() && s.preemptions() == 0) {
-                    metrics.prefilled(Math.min(n, s.promptLength() - firstPos));
-                }
                 if (firstPos < s.promptLength()) {
+                    if (s.preemptions() == 0) { // a recompute after a preemption is not new prompt work
+                        metrics.prefilled(Math.min(n, s.promptLength() - firstPos));
+                    }
                     if (s.request().prefillDetails()) {
                         recordPrefill(s, firstPos, n, logits, row);
                     }

@@ -21,12 +21,12 @@ public final class EngineMetrics {
     private final java.util.concurrent.atomic.AtomicLong prefixQueries = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong prefixHits = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong prefixHitTokens = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong preemptions = new java.util.concurrent.atomic.AtomicLong();
     final AtomicInteger activeAdapters = new AtomicInteger();
     private final Counter generatedTokens;
     private final Counter promptTokens;
     private final Counter cancelled;
     private final Counter nonFinite;
-    private final Counter preemptions;
     private final Counter proposed;
     private final Counter accepted;
     private final Counter specSteps;
@@ -62,7 +62,8 @@ public final class EngineMetrics {
         generatedTokens = Counter.builder("loraxj_generated_tokens").description("Tokens generated").register(registry);
         promptTokens = Counter.builder("loraxj_prompt_tokens").description("Prompt tokens prefilled").register(registry);
         cancelled = Counter.builder("loraxj_sequences_cancelled").description("Sequences dropped because their client went away").register(registry);
-        preemptions = Counter.builder("loraxj_preemptions").description("Running sequences preempted (KV freed, recomputed later) because the KV cache ran dry").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("loraxj_preemptions", preemptions, java.util.concurrent.atomic.AtomicLong::get)
+                .description("Running sequences preempted (KV freed, recomputed later) because the KV cache ran dry").register(registry);
         nonFinite = Counter.builder("loraxj_sequences_non_finite").description("Sequences failed because their logits held a NaN or an infinity").register(registry);
         proposed = Counter.builder("loraxj_speculative_proposed_tokens").description("Medusa candidates verified").register(registry);
         accepted = Counter.builder("loraxj_speculative_accepted_tokens").description("Medusa candidates accepted").register(registry);
@@ -87,12 +88,9 @@ public final class EngineMetrics {
         return maxBatchSize.get();
     }
 
-    /** Brings the counter up to the scheduler's total. */
+    /** The scheduler's total, read by the counter. */
     void preempted(long total) {
-        double more = total - preemptions.count();
-        if (more > 0) {
-            preemptions.increment(more);
-        }
+        preemptions.set(total);
     }
 
     void prefixCache(long queries, long hits, long hitTokens) {

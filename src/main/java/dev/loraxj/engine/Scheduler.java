@@ -244,13 +244,10 @@ final class Scheduler {
     private int decideAndShare(Sequence s, int budget) {
         int used = decide(s, budget);
         if (s.plannedRun() > 0 && !s.request().prefillDetails()) {
-            int n = s.plannedSpeculative() ? 1 : s.plannedRun();
-            pool.register(s.blocks(), (s.cached() + n) / pool.blockSize(), s.chain(), s.tokens(), s.adapterSerial(),
-                    s.request().cacheSalt());
+            register(s, s.cached() + (s.plannedSpeculative() ? 1 : s.plannedRun()));
         }
         return used;
     }
-
 
     /**
      * KV on demand: each decoding sequence gets a block when it crosses a block boundary. When the
@@ -311,7 +308,12 @@ final class Scheduler {
 
     /** Registers the blocks the last step filled with computed KV, so later requests can share them. */
     void computed(Sequence s) {
-        pool.register(s.blocks(), s.cached() / pool.blockSize(), s.chain(), s.tokens(), s.adapterSerial(), s.request().cacheSalt());
+        register(s, s.cached());
+    }
+
+    /** Registers the sequence's full blocks among its first {@code tokens} positions in the prefix cache. */
+    private void register(Sequence s, int tokens) {
+        pool.register(s.blocks(), tokens / pool.blockSize(), s.chain(), s.tokens(), s.adapterSerial(), s.request().cacheSalt());
     }
 
     /**

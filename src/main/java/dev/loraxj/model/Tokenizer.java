@@ -59,6 +59,11 @@ public final class Tokenizer implements AutoCloseable {
         return maxCharsPerToken;
     }
 
+    /** Whether {@code text} has more than {@code tokens} tokens for sure, judged from its length alone. */
+    public boolean surelyLongerThan(String text, long tokens) {
+        return text.length() > tokens * maxCharsPerToken;
+    }
+
     public static Tokenizer load(Path modelDir) {
         Path file = modelDir.resolve("tokenizer.json");
         if (!Files.isRegularFile(file)) {

@@ -128,8 +128,7 @@ public class InferenceService {
     public TokenSpan[] tokenize(String text, boolean addSpecialTokens) {
         ModelRuntime rt = host.runtime();
         int max = rt.limits().maxBatchTotalTokens();
-        long chars = (long) max * rt.tokenizer().maxCharsPerToken();
-        if (text.length() > chars) {
+        if (rt.tokenizer().surelyLongerThan(text, max)) {
             throw new ValidationException("`inputs` must have at most " + max + " tokens (loraxj.max-batch-total-tokens). Given: "
                     + text.length() + " characters, at least " + text.length() / rt.tokenizer().maxCharsPerToken() + " tokens");
         }

@@ -192,7 +192,7 @@ public final class RequestValidator {
     private int[] encodeBounded(String inputs, Integer truncate) {
         long perToken = tokenizer.maxCharsPerToken();
         if (truncate == null) {
-            if (inputs.length() > limits.maxInputLength() * perToken) {
+            if (tokenizer.surelyLongerThan(inputs, limits.maxInputLength())) {
                 throw new ValidationException("`inputs` must have less than " + limits.maxInputLength() + " tokens. Given: "
                         + inputs.length() + " characters, at least " + inputs.length() / perToken
                         + " tokens (use `truncate` to keep the last tokens)");

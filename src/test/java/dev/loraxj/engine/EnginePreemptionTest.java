@@ -120,7 +120,7 @@ class EnginePreemptionTest {
                 assertEquals(seen.ids(), seen.streamed(), "sequence " + i + ": no event lost or sent twice");
                 assertEquals(seen.text(), seen.streamedText(), "sequence " + i + ": streamed text");
             }
-            double preemptions = registry.get("loraxj_preemptions").counter().count();
+            double preemptions = registry.get("loraxj_preemptions").functionCounter().count();
             assertTrue(preemptions > 0, "the pool was too small for all of them: " + preemptions);
             assertTrue(e.metrics().maxBatchSize() > 384 / 4 / ((9 + 62 + 3) / 4 + 1),
                     "more ran at once than reserving each one's worst case allows: " + e.metrics().maxBatchSize());
@@ -152,7 +152,7 @@ class EnginePreemptionTest {
                 assertEquals(solo.get(i).ids(), seen.ids(), "Medusa sequence " + i);
                 assertEquals(seen.ids(), seen.streamed(), "Medusa sequence " + i + ": events");
             }
-            assertTrue(registry.get("loraxj_preemptions").counter().count() > 0, "preempted");
+            assertTrue(registry.get("loraxj_preemptions").functionCounter().count() > 0, "preempted");
             awaitIdle(e, 48);
         } finally {
             e.close();
