@@ -1,5 +1,7 @@
 package dev.loraxj.adapter;
 
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlots;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.SafeTensors;
@@ -35,7 +37,7 @@ public final class AdapterMerger {
     }
 
     /** Fetches the parts with {@code fetch}, merges them, and plans the result for the store. */
-    public static AdapterPlan plan(MergeSpec spec, Function<AdapterRef, Path> fetch, ModelConfig base) {
+    public static AdapterPlan plan(MergeSpec spec, Function<AdapterRef, Path> fetch, ModelConfig base, AdapterSlots slots) {
         List<Map<String, float[]>> parts = new ArrayList<>();
         Map<String, long[]> shapes = new TreeMap<>();
         for (AdapterRef ref : spec.adapters()) {
@@ -120,16 +122,17 @@ public final class AdapterMerger {
         } catch (NonFiniteAdapterException e) {
             throw new AdapterRequestException("`merged_adapters.weights` make the merged adapter non-finite: " + e.getMessage());
         }
-        LoadedAdapter result = new ServedAdapter(weights, null, Optional.empty());
+        LoraWeights result = weights;
+        AdapterFootprint footprint = slots.footprint(result.updates().stream().map(dev.loraxj.backend.LoraUpdate::shape).toList());
         return new AdapterPlan() {
             @Override
-            public long bytes() {
-                return result.bytes();
+            public AdapterFootprint footprint() {
+                return footprint;
             }
 
             @Override
             public LoadedAdapter materialize() {
-                return result;
+                return ServedAdapter.of(result, null, Optional.empty(), slots);
             }
         };
     }

@@ -1,5 +1,6 @@
 package dev.loraxj.adapter;
 
+import dev.loraxj.backend.AdapterFootprint;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,7 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 
 /**
- * Adapters in memory within a byte budget. A load runs once per key however many requests want it;
+ * Adapters in memory within a byte budget per tier (what the backend holds on its device, and in
+ * host memory). A load runs once per key however many requests want it;
  * every request holds a lease while queued or running, and only adapters nobody leases (and nobody
  * pinned) are evicted, least recently used first. A load that does not fit waits for leases to end.
  */
@@ -37,7 +39,7 @@ public final class AdapterStore {
         State state = State.FETCHING;
         AdapterPlan plan;
         LoadedAdapter adapter;
-        long bytes;
+        AdapterFootprint footprint = AdapterFootprint.NONE;
         int leases;
         boolean pinned;
         long lastUsed;
@@ -78,12 +80,12 @@ public final class AdapterStore {
     }
 
     private final BiFunction<AdapterRef, ApiToken, AdapterPlan> planner;
-    private final long budget;
+    private final AdapterFootprint budget;
     private final Executor loaders;
     private final Map<AdapterRef, Entry> entries = new HashMap<>();
     private final Map<AdapterRef, Lease> pins = new HashMap<>();
     private final List<Entry> waitingForMemory = new ArrayList<>();
-    private long held;
+    private AdapterFootprint held = AdapterFootprint.NONE;
     private long peak;
     private final Counter loads;
     private final Counter evictions;
@@ -93,16 +95,29 @@ public final class AdapterStore {
     /**
      * @param planner fetches and checks an adapter with the token of the request that needs it
      *                first (blocking, on a loader thread)
-     * @param budget  bytes of adapter weights held at most
+     * @param budget  bytes of adapter weights held at most, in each tier alike
      */
     public AdapterStore(BiFunction<AdapterRef, ApiToken, AdapterPlan> planner, long budget, Executor loaders, MeterRegistry registry) {
+        this(planner, new AdapterFootprint(budget, budget), loaders, registry);
+    }
+
+    /** As above, with a budget per tier: the backend's device, and host memory. */
+    public AdapterStore(BiFunction<AdapterRef, ApiToken, AdapterPlan> planner, AdapterFootprint budget, Executor loaders,
+                        MeterRegistry registry) {
         this.planner = planner;
         this.budget = budget;
         this.loaders = loaders;
         Gauge.builder("loraxj_adapters_loaded", this, s -> s.count(State.READY)).description("Adapters in memory").register(registry);
         Gauge.builder("loraxj_adapter_bytes", this, AdapterStore::heldBytes).description("Bytes of adapter weights held or reserved").register(registry);
         Gauge.builder("loraxj_adapter_bytes_peak", this, AdapterStore::peakBytes).description("Most bytes ever held or reserved").register(registry);
-        Gauge.builder("loraxj_adapter_budget_bytes", () -> budget).description("loraxj.adapters.memory-budget").register(registry);
+        Gauge.builder("loraxj_adapter_budget_bytes", budget::device).description("loraxj.adapters.memory-budget").register(registry);
+        for (String tier : new String[] {"device", "host"}) {
+            boolean device = tier.equals("device");
+            Gauge.builder("loraxj_adapter_tier_bytes", this, st -> st.held(device)).tag("tier", tier)
+                    .description("Bytes of adapter weights held or reserved in one tier").register(registry);
+            Gauge.builder("loraxj_adapter_tier_budget_bytes", () -> device ? budget.device() : budget.host()).tag("tier", tier)
+                    .description("The adapter budget of one tier").register(registry);
+        }
         loads = Counter.builder("loraxj_adapter_loads").description("Adapters loaded into memory").register(registry);
         evictions = Counter.builder("loraxj_adapter_evictions").description("Adapters evicted to make room").register(registry);
         failures = Counter.builder("loraxj_adapter_load_failures").description("Adapter loads that failed").register(registry);
@@ -163,22 +178,37 @@ public final class AdapterStore {
     public synchronized List<Info> list() {
         List<Info> out = new ArrayList<>();
         for (Entry e : entries.values()) {
-            out.add(new Info(e.ref, e.state.name().toLowerCase(java.util.Locale.ROOT), e.bytes, e.leases, e.pinned,
+            out.add(new Info(e.ref, e.state.name().toLowerCase(java.util.Locale.ROOT), e.footprint.total(), e.leases, e.pinned,
                     e.adapter == null ? "" : e.adapter.description()));
         }
         out.sort(java.util.Comparator.comparing(i -> i.ref().toString()));
         return out;
     }
 
+    /** Bytes held or reserved, both tiers together. */
     public synchronized long heldBytes() {
+        return held.total();
+    }
+
+    /** Bytes held or reserved per tier. */
+    public synchronized AdapterFootprint held() {
         return held;
+    }
+
+    private synchronized long held(boolean device) {
+        return device ? held.device() : held.host();
     }
 
     public synchronized long peakBytes() {
         return peak;
     }
 
+    /** The device tier's budget (loraxj.adapters.memory-budget). */
     public long budget() {
+        return budget.device();
+    }
+
+    public AdapterFootprint budgets() {
         return budget;
     }
 
@@ -203,10 +233,12 @@ public final class AdapterStore {
         synchronized (this) {
             e.plan = plan;
             e.token = null;
-            e.bytes = plan.bytes();
-            if (e.bytes > budget) {
-                failLocked(e, new AdapterException("adapter " + e.ref.id() + " needs " + e.bytes
-                        + " bytes, more than the whole adapter memory budget (loraxj.adapters.memory-budget = " + budget + ")"));
+            e.footprint = plan.footprint();
+            if (!e.footprint.fitsIn(budget)) {
+                boolean device = e.footprint.device() > budget.device();
+                failLocked(e, new AdapterException("adapter " + e.ref.id() + " needs " + (device ? e.footprint.device() : e.footprint.host())
+                        + " bytes, more than the whole adapter memory budget (" + (device ? "loraxj.adapters.memory-budget = " + budget.device()
+                        : "loraxj.adapters.host-memory-budget = " + budget.host()) + ")"));
                 return;
             }
             e.state = State.WAITING_FOR_MEMORY;
@@ -219,20 +251,20 @@ public final class AdapterStore {
     private void startWaitingLoads() {
         while (!waitingForMemory.isEmpty()) {
             Entry next = waitingForMemory.getFirst();
-            if (!makeRoom(next.bytes)) {
+            if (!makeRoom(next.footprint)) {
                 return;
             }
             waitingForMemory.removeFirst();
-            held += next.bytes;
-            peak = Math.max(peak, held);
+            held = held.plus(next.footprint);
+            peak = Math.max(peak, held.total());
             next.state = State.LOADING;
             loaders.execute(() -> materialize(next));
         }
     }
 
-    /** Evicts least recently used idle adapters until {@code bytes} more fit; false if they cannot. */
-    private boolean makeRoom(long bytes) {
-        while (held + bytes > budget) {
+    /** Evicts least recently used idle adapters until {@code more} fits; false if it cannot. */
+    private boolean makeRoom(AdapterFootprint more) {
+        while (!held.plus(more).fitsIn(budget)) {
             Entry victim = null;
             for (Entry e : entries.values()) {
                 if (e.state == State.READY && e.leases == 0 && !e.pinned && (victim == null || e.lastUsed < victim.lastUsed)) {
@@ -243,9 +275,10 @@ public final class AdapterStore {
                 return false;
             }
             entries.remove(victim.ref);
-            held -= victim.bytes;
+            held = held.minus(victim.footprint);
+            victim.adapter.release(); // the backend frees it once no batch uses it
             evictions.increment();
-            LOG.debugf("evicted adapter %s (%d bytes)", victim.ref, victim.bytes);
+            LOG.debugf("evicted adapter %s (%d bytes)", victim.ref, victim.footprint.total());
         }
         return true;
     }
@@ -256,6 +289,12 @@ public final class AdapterStore {
             a = e.plan.materialize();
         } catch (Throwable t) {
             fail(e, t);
+            return;
+        }
+        if (!a.footprint().equals(e.footprint)) { // the budget holds only if the backend takes what it said it would
+            a.release();
+            fail(e, new IllegalStateException("the backend holds " + a.footprint() + " for adapter " + e.ref.id()
+                    + " but reserved " + e.footprint));
             return;
         }
         synchronized (this) {
@@ -273,7 +312,7 @@ public final class AdapterStore {
 
     private void failLocked(Entry e, Throwable t) {
         if (e.state == State.LOADING) {
-            held -= e.bytes;
+            held = held.minus(e.footprint);
         }
         waitingForMemory.remove(e);
         entries.remove(e.ref, e);

@@ -1,8 +1,8 @@
 package dev.loraxj.adapter;
 
-import dev.loraxj.backend.LoraAdapter;
-import dev.loraxj.backend.LoraMatrix;
-import dev.loraxj.backend.Module;
+import dev.loraxj.backend.LoraShape;
+import dev.loraxj.backend.LoraUpdate;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.SafeTensors;
@@ -23,48 +23,35 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A PEFT LoRA adapter's weights, checked against the base model and laid out for the kernels
- * (A as is, B transposed, the scale kept apart): BF16 files stay BF16, F16 and F32 files become F32.
+ * A PEFT LoRA adapter's weights, checked against the base model, in no backend's layout: one
+ * {@link LoraUpdate} per adapted linear, BF16 files kept BF16, F16 and F32 files as F32 (exact),
+ * ready for {@link dev.loraxj.backend.Backend#register}.
  */
-public final class LoraWeights implements LoraAdapter, LoadedAdapter {
+public record LoraWeights(List<LoraUpdate> updates, String description) {
 
     static final Pattern NAME = Pattern.compile(
             "(?:base_model\\.model\\.)?(?:model\\.)?layers\\.(\\d+)\\.(self_attn|mlp)\\.(\\w+)\\.lora_([AB])(?:\\.[\\w-]+)?\\.weight");
 
     private static final ValueLayout.OfShort BF16_BITS = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final LoraMatrix[][] matrices; // [layer][module]
-    private final long bytes;
-    private final String description;
-
-    private LoraWeights(LoraMatrix[][] matrices, long bytes, String description) {
-        this.matrices = matrices;
-        this.bytes = bytes;
-        this.description = description;
+    public LoraWeights {
+        updates = List.copyOf(updates);
     }
 
-    @Override
-    public LoraMatrix matrix(int layer, Module module) {
-        return matrices[layer][module.ordinal()];
+    /**
+     * An adapter directory parsed and checked, its weights not yet read: the shapes say what a backend
+     * will hold before {@link #read()} allocates anything.
+     */
+    public record Pending(List<LoraShape> shapes, String description, java.util.function.Supplier<LoraWeights> reader) {
+
+        public LoraWeights read() {
+            return reader.get();
+        }
     }
 
-    @Override
-    public LoraAdapter lora() {
-        return this;
-    }
-
-    @Override
-    public long bytes() {
-        return bytes;
-    }
-
-    @Override
-    public String description() {
-        return description;
-    }
-
-    /** Parses and checks an adapter directory; the weights load on {@link AdapterPlan#materialize()}. */
-    public static AdapterPlan plan(Path dir, ModelConfig base) {
+    /** Parses and checks an adapter directory; the weights load on {@link Pending#read()}. */
+    public static Pending plan(Path dir, ModelConfig base) {
         LoraConfig config = LoraConfig.load(dir);
         Path st = dir.resolve("adapter_model.safetensors");
         Path bin = dir.resolve("adapter_model.bin");
@@ -72,19 +59,11 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
             SafeTensors file = SafeTensors.open(st);
             try {
                 Layout layout = Layout.check(file.tensors(), config, base);
-                return new AdapterPlan() {
-                    @Override
-                    public long bytes() {
-                        return layout.bytes;
+                return layout.pending(() -> {
+                    try (file) {
+                        return layout.build(file.tensors(), config);
                     }
-
-                    @Override
-                    public LoadedAdapter materialize() {
-                        try (file) {
-                            return layout.build(file.tensors(), config);
-                        }
-                    }
-                };
+                });
             } catch (RuntimeException e) {
                 file.close();
                 throw e;
@@ -93,28 +72,27 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
         if (Files.isRegularFile(bin)) {
             Map<String, Tensor> tensors = TorchCheckpoint.read(bin);
             Layout layout = Layout.check(tensors, config, base);
-            return new AdapterPlan() {
-                @Override
-                public long bytes() {
-                    return layout.bytes;
-                }
-
-                @Override
-                public LoadedAdapter materialize() {
-                    return layout.build(tensors, config);
-                }
-            };
+            return layout.pending(() -> layout.build(tensors, config));
         }
         throw new AdapterException("adapter has neither adapter_model.safetensors nor adapter_model.bin");
     }
 
-    /** Builds an adapter from tensors named as PEFT names them (a merge's result), checked like a file's. */
+    /** Reads and checks an adapter directory at once (tests, benchmarks). */
+    public static LoraWeights read(Path dir, ModelConfig base) {
+        return plan(dir, base).read();
+    }
+
+    /** Checks tensors named as PEFT names them (a merge's result) like a file's, and reads them. */
     public static LoraWeights fromTensors(Map<String, Tensor> tensors, LoraConfig config, ModelConfig base) {
         return Layout.check(tensors, config, base).build(tensors, config);
     }
 
     /** Which tensor holds which module's A and B, after every check against the base model. */
-    private record Layout(Map<String, String[]> names, int layers, long bytes, String modules, int maxRank) {
+    private record Layout(Map<String, String[]> names, List<LoraShape> shapes, String modules, int maxRank) {
+
+        Pending pending(java.util.function.Supplier<LoraWeights> reader) {
+            return new Pending(shapes, "lora r=" + maxRank + " " + modules, reader);
+        }
 
         static Layout check(Map<String, Tensor> tensors, LoraConfig config, ModelConfig base) {
             Map<String, String[]> pairs = new HashMap<>(); // "layer.module" -> {A name, B name}
@@ -128,7 +106,7 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                     throw new AdapterException("adapter tensor " + name + " is not a LoRA weight of a Llama block");
                 }
                 int layer = Integer.parseInt(m.group(1));
-                Module module = module(m.group(2) + "." + m.group(3));
+                LinearModule module = module(m.group(2) + "." + m.group(3));
                 if (layer >= base.numLayers()) {
                     throw new AdapterException("adapter tensor " + name + " is for layer " + layer + " but the base model has " + base.numLayers() + " layers");
                 }
@@ -142,17 +120,17 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
             }
             for (String target : config.targetList() == null ? List.<String>of() : config.targetList()) {
                 String shortName = target.substring(target.lastIndexOf('.') + 1);
-                if (Module.byShortName(shortName) == null) {
+                if (LinearModule.byShortName(shortName) == null) {
                     throw new AdapterException("target module " + target + " does not exist in the base model (" + base.modelType()
                             + " has q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
                 }
             }
-            long bytes = 0;
+            List<LoraShape> shapes = new java.util.ArrayList<>();
             int maxRank = 0;
             for (Map.Entry<String, String[]> e : pairs.entrySet()) {
                 int dot = e.getKey().indexOf('.');
                 int layer = Integer.parseInt(e.getKey().substring(0, dot));
-                Module module = Module.valueOf(e.getKey().substring(dot + 1));
+                LinearModule module = LinearModule.valueOf(e.getKey().substring(dot + 1));
                 String fullName = "model.layers." + layer + "." + module.path();
                 if (e.getValue()[0] == null || e.getValue()[1] == null) {
                     throw new AdapterException("adapter has lora_" + (e.getValue()[0] == null ? "A" : "B") + " missing for " + fullName);
@@ -173,52 +151,54 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
                     throw new AdapterException("adapter shape mismatch at " + fullName + ".lora_B: " + b.shapeString()
                             + ", the base model needs [" + out + ", " + rank + "] (an adapter for another base model?)");
                 }
-                bytes += LoraMatrix.bytes(storage(a, b), rank, in, out);
+                shapes.add(new LoraShape(layer, module, rank, in, out, storage(a, b)));
                 maxRank = Math.max(maxRank, rank);
             }
             for (int layer = 0; layer < base.numLayers(); layer++) {
-                for (Module module : Module.LORA_TARGETS) {
+                for (LinearModule module : LinearModule.LORA_TARGETS) {
                     String fullName = "model.layers." + layer + "." + module.path();
                     if (config.targets(fullName, layer) && !pairs.containsKey(layer + "." + module.name())) {
                         throw new AdapterException("adapter_config.json targets " + fullName + " but the adapter has no weights for it");
                     }
                 }
             }
-            return new Layout(pairs, base.numLayers(), bytes, String.join(",", modules), maxRank);
+            shapes.sort(java.util.Comparator.comparingInt(LoraShape::layer).thenComparing(LoraShape::module));
+            return new Layout(pairs, List.copyOf(shapes), String.join(",", modules), maxRank);
         }
 
         LoraWeights build(Map<String, Tensor> tensors, LoraConfig config) {
-            LoraMatrix[][] m = new LoraMatrix[layers][Module.values().length];
-            for (Map.Entry<String, String[]> e : names.entrySet()) {
-                int dot = e.getKey().indexOf('.');
-                int layer = Integer.parseInt(e.getKey().substring(0, dot));
-                Module module = Module.valueOf(e.getKey().substring(dot + 1));
-                String fullName = "model.layers." + layer + "." + module.path();
-                Tensor a = tensors.get(e.getValue()[0]);
-                Tensor b = tensors.get(e.getValue()[1]);
+            List<LoraUpdate> updates = new java.util.ArrayList<>();
+            for (LoraShape shape : shapes) {
+                String[] pair = names.get(shape.layer() + "." + shape.module().name());
+                String fullName = "model.layers." + shape.layer() + "." + shape.module().path();
+                Tensor a = tensors.get(pair[0]);
+                Tensor b = tensors.get(pair[1]);
                 float scale = (float) config.scale(fullName);
                 if (!Float.isFinite(scale)) {
                     throw new AdapterException("adapter scale of " + fullName + " is not a finite float (lora_alpha " + config.alpha() + ")");
                 }
-                int rank = a.dim(0);
-                int in = a.dim(1);
-                m[layer][module.ordinal()] = switch (storage(a, b)) {
-                    case BF16 -> {
-                        short[] ab = bits(a);
-                        short[] bb = bits(b);
-                        checkGain(fullName, scale, rank, in, maxAbs(ab, e.getValue()[0]), maxAbs(bb, e.getValue()[1]));
-                        yield LoraMatrix.Bf16.pack(rank, in, b.dim(0), scale, ab, transpose(bb, b.dim(0), b.dim(1)));
-                    }
-                    case F32, F16 -> {
-                        float[] af = a.toFloats();
-                        float[] bf = b.toFloats();
-                        checkGain(fullName, scale, rank, in, maxAbs(af, e.getValue()[0]), maxAbs(bf, e.getValue()[1]));
-                        yield new LoraMatrix.F32(rank, in, b.dim(0), scale, af, transpose(bf, b.dim(0), b.dim(1)));
-                    }
-                    case I8 -> throw new AdapterException("adapter tensors are never int8");
-                };
+                MemorySegment as;
+                MemorySegment bs;
+                if (shape.dtype() == DType.BF16) {
+                    short[] ab = bits(a);
+                    short[] bb = bits(b);
+                    checkGain(fullName, scale, shape.rank(), shape.in(), maxAbs(ab, pair[0]), maxAbs(bb, pair[1]));
+                    as = MemorySegment.ofArray(new byte[ab.length * 2]);
+                    bs = MemorySegment.ofArray(new byte[bb.length * 2]);
+                    MemorySegment.copy(ab, 0, as, BF16_BITS, 0, ab.length);
+                    MemorySegment.copy(bb, 0, bs, BF16_BITS, 0, bb.length);
+                } else {
+                    float[] af = a.toFloats();
+                    float[] bf = b.toFloats();
+                    checkGain(fullName, scale, shape.rank(), shape.in(), maxAbs(af, pair[0]), maxAbs(bf, pair[1]));
+                    as = MemorySegment.ofArray(new byte[af.length * 4]);
+                    bs = MemorySegment.ofArray(new byte[bf.length * 4]);
+                    MemorySegment.copy(af, 0, as, F32, 0, af.length);
+                    MemorySegment.copy(bf, 0, bs, F32, 0, bf.length);
+                }
+                updates.add(new LoraUpdate(shape, scale, as, bs));
             }
-            return new LoraWeights(m, bytes, "lora r=" + maxRank + " " + modules);
+            return new LoraWeights(updates, "lora r=" + maxRank + " " + modules);
         }
 
         /** The largest magnitude; a NaN or infinity would make every logit of the adapter's requests garbage, so it is refused. */
@@ -274,29 +254,8 @@ public final class LoraWeights implements LoraAdapter, LoadedAdapter {
             return out;
         }
 
-        /** {@code [rows, cols]} to {@code [cols, rows]}, row-major. */
-        private static float[] transpose(float[] m, int rows, int cols) {
-            float[] t = new float[m.length];
-            for (int r = 0; r < rows; r++) {
-                for (int c = 0; c < cols; c++) {
-                    t[c * rows + r] = m[r * cols + c];
-                }
-            }
-            return t;
-        }
-
-        private static short[] transpose(short[] m, int rows, int cols) {
-            short[] t = new short[m.length];
-            for (int r = 0; r < rows; r++) {
-                for (int c = 0; c < cols; c++) {
-                    t[c * rows + r] = m[r * cols + c];
-                }
-            }
-            return t;
-        }
-
-        private static Module module(String path) {
-            for (Module m : Module.LORA_TARGETS) {
+        private static LinearModule module(String path) {
+            for (LinearModule m : LinearModule.LORA_TARGETS) {
                 if (m.path().equals(path)) {
                     return m;
                 }

@@ -42,7 +42,7 @@ public final class RandomLora {
             SafeTensorsWriter w = new SafeTensorsWriter();
             for (int layer = 0; layer < base.numLayers(); layer++) {
                 for (String m : modules) {
-                    dev.loraxj.backend.Module module = dev.loraxj.backend.Module.byShortName(m);
+                    dev.loraxj.backend.LinearModule module = dev.loraxj.backend.LinearModule.byShortName(m);
                     int in = module.in(base);
                     int out = module.out(base);
                     String prefix = "base_model.model.model.layers." + layer + "." + module.path();

@@ -2,7 +2,9 @@ package dev.loraxj.adapter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlot;
+import dev.loraxj.backend.AdapterSlots;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.ModelConfig;
 
@@ -12,29 +14,43 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * An adapter directory as the server serves it: its LoRA weights (or none), its Medusa heads (or
- * none) and, if it ships one, its chat template. A Medusa adapter that also carries a LoRA switches both.
+ * An adapter directory as the server serves it: its LoRA weights in a backend slot (or none), its
+ * Medusa heads (or none) and, if it ships one, its chat template. A Medusa adapter that also carries
+ * a LoRA switches both.
  */
-public record ServedAdapter(LoadedAdapter weights, MedusaHeads medusa, Optional<String> chatTemplate) implements LoadedAdapter {
+public record ServedAdapter(AdapterSlot lora, MedusaHeads medusa, Optional<String> chatTemplate, String loraDescription,
+                            AdapterSlots slots) implements LoadedAdapter {
 
-    /** Plans loading the adapter in {@code dir} for {@code base}. */
-    public static AdapterPlan plan(Path dir, ModelConfig base) {
+    /** Plans loading the adapter in {@code dir} for {@code base}, into {@code slots}. */
+    public static AdapterPlan plan(Path dir, ModelConfig base, AdapterSlots slots) {
         boolean hasLora = Files.isRegularFile(dir.resolve("adapter_config.json"));
         boolean hasMedusa = MedusaLoader.present(dir);
-        AdapterPlan weights = hasLora || !hasMedusa ? LoraWeights.plan(dir, base) : null;
+        LoraWeights.Pending weights = hasLora || !hasMedusa ? LoraWeights.plan(dir, base) : null;
         MedusaHeads medusa = hasMedusa ? MedusaLoader.load(dir, base) : null;
         Optional<String> template = chatTemplate(dir);
+        AdapterFootprint footprint = footprint(weights == null ? AdapterFootprint.NONE : slots.footprint(weights.shapes()), medusa);
         return new AdapterPlan() {
             @Override
-            public long bytes() {
-                return (weights == null ? 0 : weights.bytes()) + (medusa == null ? 0 : medusa.bytes());
+            public AdapterFootprint footprint() {
+                return footprint;
             }
 
             @Override
             public LoadedAdapter materialize() {
-                return new ServedAdapter(weights == null ? null : weights.materialize(), medusa, template);
+                return weights == null ? new ServedAdapter(null, medusa, template, "", slots)
+                        : of(weights.read(), medusa, template, slots);
             }
         };
+    }
+
+    /** Registers checked weights (a merge's result) with {@code slots}. */
+    public static ServedAdapter of(LoraWeights weights, MedusaHeads medusa, Optional<String> template, AdapterSlots slots) {
+        return new ServedAdapter(slots.register(weights.updates()), medusa, template, weights.description(), slots);
+    }
+
+    /** Medusa heads are held as the backend reads them, so they count in its device tier. */
+    private static AdapterFootprint footprint(AdapterFootprint lora, MedusaHeads medusa) {
+        return medusa == null ? lora : lora.plus(new AdapterFootprint(medusa.bytes(), 0));
     }
 
     /** chat_template from the adapter's tokenizer_config.json: a string, or a named list whose "default" is used. */
@@ -60,18 +76,20 @@ public record ServedAdapter(LoadedAdapter weights, MedusaHeads medusa, Optional<
     }
 
     @Override
-    public LoraAdapter lora() {
-        return weights == null ? null : weights.lora();
+    public AdapterFootprint footprint() {
+        return footprint(lora == null ? AdapterFootprint.NONE : lora.footprint(), medusa);
     }
 
     @Override
-    public long bytes() {
-        return (weights == null ? 0 : weights.bytes()) + (medusa == null ? 0 : medusa.bytes());
+    public void release() {
+        if (lora != null) {
+            slots.release(lora);
+        }
     }
 
     @Override
     public String description() {
-        String d = weights == null ? "" : weights.description();
+        String d = loraDescription;
         if (medusa != null) {
             d += (d.isEmpty() ? "" : " +") + "medusa v" + medusa.version() + " " + medusa.numHeads() + " heads";
         }

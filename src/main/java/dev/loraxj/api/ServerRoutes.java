@@ -43,7 +43,9 @@ public class ServerRoutes {
                        int maxInputLength, int maxTotalTokens, float waitingServedRatio, int maxBatchTotalTokens,
                        int maxWaitingTokens, int validationWorkers, String version, String sha, String dockerLabel,
                        String requestLoggerUrl, boolean eagerPrefill, int maxBatchPrefillTokens, int kvBlockSize,
-                       int threads, String kvCacheDtype, boolean prefixCaching, String quantize, long weightBytes) {
+                       int threads, String kvCacheDtype, boolean prefixCaching, String quantize, long weightBytes,
+                       String device, String deviceReason, long kvCacheMemory, long kvCacheBytes, long adapterMemoryBudget,
+                       long adapterHostMemoryBudget) {
     }
 
     /** TGI's /tokenize takes a whole generate request: its parameters are ignored. */
@@ -64,7 +66,9 @@ public class ServerRoutes {
                     l.maxConcurrentRequests(), l.maxBestOf(), l.maxStopSequences(), l.maxInputLength(), l.maxTotalTokens(),
                     1.2f, l.maxBatchTotalTokens(), 20, 2, VERSION, null, null, null, false,
                     l.maxBatchPrefillTokens(), l.kvBlockSize(), l.threads(), rt.backend().kvDtype(), rt.engine().prefixCaching(),
-                    rt.backend().linearDtype().equals(rt.backend().dtype()) ? "none" : rt.backend().linearDtype(), rt.backend().weightBytes()));
+                    rt.backend().linearDtype().equals(rt.backend().dtype()) ? "none" : rt.backend().linearDtype(), rt.backend().weightBytes(),
+                    rt.device().device(), rt.device().reason(), rt.kvCacheMemory(), rt.kvCacheBytes(), rt.adapters().budgets().device(),
+                    rt.adapters().budgets().host()));
         } catch (RuntimeException e) {
             ex.fail(e);
         }

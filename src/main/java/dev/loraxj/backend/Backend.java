@@ -4,9 +4,10 @@ import dev.loraxj.model.ModelConfig;
 
 /**
  * The math of one base model on one device. The engine decides what runs; the backend decides how.
- * Implementations are driven by the single engine thread and are not thread-safe.
+ * Implementations are driven by the single engine thread and are not thread-safe, except
+ * {@link #register} and {@link #footprint}, which adapter loads call from their own threads.
  */
-public interface Backend extends AutoCloseable {
+public interface Backend extends AdapterSlots, AutoCloseable {
 
     ModelConfig config();
 
@@ -31,6 +32,12 @@ public interface Backend extends AutoCloseable {
     /** Sets the KV cache's dtype; before {@link #allocateKvCache}. */
     void kvDtype(dev.loraxj.model.DType dtype);
 
+    /**
+     * Bytes of memory this device has free for the KV cache now, with the weights loaded: what
+     * {@code loraxj.kv-cache-memory}'s default is a fraction of.
+     */
+    long freeMemory();
+
     /** Allocates the paged KV cache: {@code numBlocks} blocks of {@code blockSize} token slots, per layer. */
     void allocateKvCache(int numBlocks, int blockSize);
 
@@ -52,6 +59,13 @@ public interface Backend extends AutoCloseable {
      * {@code out[(head * rows + r) * vocab + v]}. Engine thread only, between forwards.
      */
     void medusa(MedusaHeads heads, float[] x, int rows, float[] out);
+
+    /**
+     * {@inheritDoc} Called on the engine thread between forwards, once no sequence of a coming batch
+     * names the slot: the engine defers every release to that point.
+     */
+    @Override
+    void release(AdapterSlot slot);
 
     @Override
     void close();

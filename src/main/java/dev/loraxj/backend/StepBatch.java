@@ -20,7 +20,7 @@ public final class StepBatch {
     private int[] positions = new int[64];
     private int[] seqStart = new int[17];
     private int[][] blockTables = new int[16][];
-    private LoraAdapter[] adapters = new LoraAdapter[16];
+    private AdapterSlot[] adapters = new AdapterSlot[16];
     private int[] logitRows = new int[16];
     private float[] logits = new float[0];
     private final int vocabSize;
@@ -47,11 +47,11 @@ public final class StepBatch {
     }
 
     /**
-     * As above, with the adapter the sequence runs with (null for the base model). Sequences of one
-     * adapter are added next to each other, so their rows form one segment.
+     * As above, with the slot of the adapter the sequence runs with (null for the base model).
+     * Sequences of one adapter are added next to each other, so their rows form one segment.
      */
     public int addSequence(int[] runTokens, int from, int count, int firstPosition, int[] blockTable, int logitsFrom,
-                           LoraAdapter adapter) {
+                           AdapterSlot adapter) {
         if (numSeqs == blockTables.length) { // per-sequence arrays grow together; seqStart has one entry more
             int cap = blockTables.length * 2;
             blockTables = Arrays.copyOf(blockTables, cap);
@@ -127,8 +127,8 @@ public final class StepBatch {
         return blockTables[s];
     }
 
-    /** The adapter of sequence {@code s}, or null for the base model. */
-    public LoraAdapter adapter(int s) {
+    /** The adapter slot of sequence {@code s}, or null for the base model. */
+    public AdapterSlot adapter(int s) {
         return adapters[s];
     }
 

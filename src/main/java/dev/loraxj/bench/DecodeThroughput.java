@@ -1,6 +1,6 @@
 package dev.loraxj.bench;
 
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.backend.cpu.CpuBackend;
 
@@ -28,7 +28,7 @@ public final class DecodeThroughput {
     private final StepBatch step;
     private final int[] next;
     private final int[] one = new int[1];
-    private final LoraAdapter[] adapters;
+    private final AdapterSlot[] adapters;
     private int position;
     private int steps;
     private long nanos;
@@ -40,12 +40,12 @@ public final class DecodeThroughput {
 
     /** Prefills {@code prompt} random tokens per sequence (untimed). */
     public DecodeThroughput(CpuBackend backend, int batch, int prompt, int maxLen, int blockSize, int firstBlock) {
-        this(backend, batch, prompt, maxLen, blockSize, firstBlock, new LoraAdapter[batch]);
+        this(backend, batch, prompt, maxLen, blockSize, firstBlock, new AdapterSlot[batch]);
     }
 
     /** As above, sequence {@code s} running with {@code adapters[s]} (null: the base model). */
     public DecodeThroughput(CpuBackend backend, int batch, int prompt, int maxLen, int blockSize, int firstBlock,
-                            LoraAdapter[] adapters) {
+                            AdapterSlot[] adapters) {
         this.backend = backend;
         this.adapters = adapters.clone();
         this.batch = batch;

@@ -2,7 +2,7 @@ package dev.loraxj.bench;
 
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.RandomLora;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.cpu.CpuBackend;
 import dev.loraxj.backend.cpu.Parallel;
 import dev.loraxj.model.Checkpoint;
@@ -111,39 +111,39 @@ public final class LoraBench {
         int kinds = dtypes.size();
         out.printf(Locale.ROOT, "loraxj lora bench: shape %s %s, %d adapters of rank %d on all seven linears, adapters in %s, %d threads%n",
                 o.shape(), o.dtype(), o.adapters(), o.rank(), dtypes, o.threads());
-        LoraAdapter[][] adapters = new LoraAdapter[kinds][];
-        double[] loadMedian = new double[kinds];
-        long[] bytes = new long[kinds];
-        for (int k = 0; k < kinds; k++) {
-            DType d = dtypes.get(k);
-            Path adapterDir = o.dir().resolve(o.shape() + "-lora-r" + o.rank() + "-" + d.name().toLowerCase(Locale.ROOT));
-            for (int i = 0; i < o.adapters(); i++) {
-                Path dir = adapterDir.resolve("a" + i);
-                if (!Files.exists(dir.resolve("adapter_model.safetensors"))) {
-                    RandomLora.write(dir, cfg, o.rank(), 2.0 * o.rank(), false, RandomLora.ALL_MODULES, d, 7000 + i, 0.02);
-                }
-            }
-            // Load each adapter once, as a request for a new adapter does (files in the page cache).
-            adapters[k] = new LoraAdapter[o.adapters()];
-            double[] loadMillis = new double[o.adapters()];
-            for (int i = 0; i < o.adapters(); i++) {
-                long t0 = System.nanoTime();
-                LoraWeights w = (LoraWeights) LoraWeights.plan(adapterDir.resolve("a" + i), cfg).materialize();
-                loadMillis[i] = (System.nanoTime() - t0) / 1e6;
-                adapters[k][i] = w;
-                bytes[k] = w.bytes();
-            }
-            double[] sorted = loadMillis.clone();
-            Arrays.sort(sorted);
-            loadMedian[k] = sorted[sorted.length / 2];
-            out.printf(Locale.ROOT, "adapter load, %s files (local disk, page cache warm): first %.1f ms, median %.1f ms, max %.1f ms; %.1f MB each in memory%n",
-                    d, loadMillis[0], loadMedian[k], sorted[sorted.length - 1], bytes[k] / 1e6);
-        }
         int n = o.adapters();
         int len = PROMPT + o.steps() + 4;
         try (Parallel pool = new Parallel(o.threads()); Checkpoint ckpt = Checkpoint.open(modelDir);
              CpuBackend backend = CpuBackend.load(ckpt, cfg, pool);
              MemoryBandwidth bandwidth = new MemoryBandwidth(pool, o.bandwidthBytes())) {
+            AdapterSlot[][] adapters = new AdapterSlot[kinds][];
+            double[] loadMedian = new double[kinds];
+            long[] bytes = new long[kinds];
+            for (int k = 0; k < kinds; k++) {
+                DType d = dtypes.get(k);
+                Path adapterDir = o.dir().resolve(o.shape() + "-lora-r" + o.rank() + "-" + d.name().toLowerCase(Locale.ROOT));
+                for (int i = 0; i < o.adapters(); i++) {
+                    Path dir = adapterDir.resolve("a" + i);
+                    if (!Files.exists(dir.resolve("adapter_model.safetensors"))) {
+                        RandomLora.write(dir, cfg, o.rank(), 2.0 * o.rank(), false, RandomLora.ALL_MODULES, d, 7000 + i, 0.02);
+                    }
+                }
+                // Load each adapter once, as a request for a new adapter does (files in the page cache).
+                adapters[k] = new AdapterSlot[o.adapters()];
+                double[] loadMillis = new double[o.adapters()];
+                for (int i = 0; i < o.adapters(); i++) {
+                    long t0 = System.nanoTime();
+                    AdapterSlot slot = backend.register(LoraWeights.read(adapterDir.resolve("a" + i), cfg).updates());
+                    loadMillis[i] = (System.nanoTime() - t0) / 1e6;
+                    adapters[k][i] = slot;
+                    bytes[k] = slot.footprint().device();
+                }
+                double[] sorted = loadMillis.clone();
+                Arrays.sort(sorted);
+                loadMedian[k] = sorted[sorted.length / 2];
+                out.printf(Locale.ROOT, "adapter load, %s files (local disk, page cache warm): first %.1f ms, median %.1f ms, max %.1f ms; %.1f MB each in memory%n",
+                        d, loadMillis[0], loadMedian[k], sorted[sorted.length - 1], bytes[k] / 1e6);
+            }
             int perRun = DecodeThroughput.blocksNeeded(n, len, BLOCK);
             backend.allocateKvCache((1 + kinds) * perRun, BLOCK);
             new DecodeThroughput(backend, n, PROMPT, len, BLOCK, 0).steps(4);

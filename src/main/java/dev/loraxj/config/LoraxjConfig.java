@@ -51,7 +51,7 @@ public interface LoraxjConfig {
 
     /**
      * Token slots of the paged KV cache, shared by all running sequences; defaults to what fits in
-     * a quarter of the heap, at most 65536 and at least max-total-tokens.
+     * loraxj.kv-cache-memory, at most 65536 and at least max-total-tokens.
      */
     OptionalInt maxBatchTotalTokens();
 
@@ -84,6 +84,21 @@ public interface LoraxjConfig {
      */
     @WithDefault("true")
     boolean prefixCaching();
+
+    /**
+     * Where the model runs: auto (CUDA when a device answers, else the CPU, saying why once at start),
+     * cpu, or cuda (failing at start when no device answers).
+     */
+    @WithDefault("auto")
+    String device();
+
+    /**
+     * Bytes of device memory for the paged KV cache (for the CPU backend, off-heap host memory), e.g.
+     * 4294967296; default: half of what the device has free once the weights are loaded (for the CPU,
+     * MemAvailable less the weights), at most 65536 tokens' worth. loraxj.max-batch-total-tokens, when
+     * set, decides the cache's size instead.
+     */
+    java.util.OptionalLong kvCacheMemory();
 
     /** The KV cache's dtype, float32 or bfloat16; default bfloat16 when the weights are bfloat16, else float32. */
     Optional<String> kvCacheDtype();
@@ -222,9 +237,15 @@ public interface LoraxjConfig {
         @WithDefault("2s")
         Duration preloadPoll();
 
-        /** Bytes of adapter weights held in memory (F32); idle adapters are evicted, least recently used first. */
+        /**
+         * Bytes of adapter weights the backend holds on its device (GPU memory; for the CPU backend, host
+         * memory), as it lays them out; idle adapters are evicted, least recently used first.
+         */
         @WithDefault("1073741824")
         long memoryBudget();
+
+        /** Bytes of adapter weights a GPU backend keeps staged in host memory; default: memory-budget. The CPU backend keeps none. */
+        java.util.OptionalLong hostMemoryBudget();
 
         /** Threads that fetch and load adapters. */
         @WithDefault("4")

@@ -1,6 +1,11 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlot;
+import dev.loraxj.backend.AdapterSlots;
 import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.LoraShape;
+import dev.loraxj.backend.LoraUpdate;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.IncrementalDetokenizer;
 import dev.loraxj.model.Tokenizer;
@@ -46,6 +51,22 @@ public final class Engine implements AutoCloseable {
     private int[] draftRows = new int[16];
     private int numDrafts;
     private float[] altLogprobs = new float[0];
+    private final AdapterSlots slots = new AdapterSlots() {
+        @Override
+        public AdapterFootprint footprint(List<LoraShape> shapes) {
+            return backend.footprint(shapes);
+        }
+
+        @Override
+        public AdapterSlot register(List<LoraUpdate> updates) {
+            return backend.register(updates);
+        }
+
+        @Override
+        public void release(AdapterSlot slot) {
+            incoming.add(new Release(slot)); // once the engine stopped, closing the backend frees everything
+        }
+    };
 
     public Engine(Backend backend, Tokenizer tokenizer, EngineConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
         this.backend = backend;
@@ -116,7 +137,18 @@ public final class Engine implements AutoCloseable {
         return seq;
     }
 
-    /** Makes the engine look at its queues again (a gate opened, a sequence was cancelled). */
+    /**
+     * Where adapters' weights go: the backend's slots, with each release deferred to the engine
+     * thread between steps, after the sequences that ended with the adapter have left the batch.
+     */
+    public AdapterSlots slots() {
+        return slots;
+    }
+
+    private record Release(AdapterSlot slot) {
+    }
+
+        /** Makes the engine look at its queues again (a gate opened, a sequence was cancelled). */
     private void wake() {
         incoming.offer(WAKE);
     }
@@ -158,6 +190,8 @@ public final class Engine implements AutoCloseable {
     private void take(Object o) {
         if (o instanceof Sequence s) {
             scheduler.enqueue(s);
+        } else if (o instanceof Release r) {
+            backend.release(r.slot());
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.backend.StepBatch;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayDeque;
@@ -54,8 +55,6 @@ final class Scheduler {
     private long prefixQueries;
     private long prefixHits;
     private long prefixHitTokens;
-    private final Map<dev.loraxj.backend.LoraAdapter, Long> serials = new java.util.WeakHashMap<>();
-    private long lastSerial;
     private int waitingCount;
 
     // The plan of the last schedule(): scheduled[i] runs chunk[i] tokens; logits from logitsFrom[i].
@@ -317,14 +316,11 @@ final class Scheduler {
     }
 
     /**
-     * The prefix cache's name for a loaded adapter: a number per instance, so a merge (its own
-     * instance per spec) or a reloaded adapter never meets KV computed under another.
+     * The prefix cache's name for a loaded adapter: its slot's serial, unique per registration, so a
+     * merge (its own slot per spec) or a reloaded adapter never meets KV computed under another.
      */
-    private long serial(dev.loraxj.backend.LoraAdapter lora) {
-        if (lora == null) {
-            return 0;
-        }
-        return serials.computeIfAbsent(lora, a -> ++lastSerial);
+    private static long serial(AdapterSlot lora) {
+        return lora == null ? 0 : lora.serial();
     }
 
     long prefixQueries() {
@@ -401,7 +397,7 @@ final class Scheduler {
     /** Keeps sequences of one adapter next to each other, so the batch's rows form one segment per adapter. */
     private void insertGrouped(Sequence seq) {
         for (int i = running.size() - 1; i >= 0; i--) {
-            if (java.util.Objects.equals(running.get(i).adapterKey(), seq.adapterKey())) {
+            if (running.get(i).lora() == seq.lora()) { // the kernels' segments: one per slot
                 running.add(i + 1, seq);
                 return;
             }

@@ -1,6 +1,6 @@
 package dev.loraxj.engine;
 
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.IncrementalDetokenizer;
 import dev.loraxj.model.Tokenizer;
@@ -31,7 +31,7 @@ public final class Sequence {
     private final Object adapterKey;
     private final CompletableFuture<SequenceAdapter> gate;
     private final Runnable wake;
-    private LoraAdapter lora;
+    private AdapterSlot lora;
     private MedusaHeads medusa;
     private int speculate;      // candidates per step (0: no speculation)
     private int[] specRun;      // [last token, candidates...] fed to a verification step
@@ -92,7 +92,7 @@ public final class Sequence {
     }
 
     /** The adapter this sequence runs with, once admitted (null for the base model). */
-    LoraAdapter lora() {
+    AdapterSlot lora() {
         return lora;
     }
 

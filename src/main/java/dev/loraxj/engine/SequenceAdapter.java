@@ -1,10 +1,10 @@
 package dev.loraxj.engine;
 
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.MedusaHeads;
 
-/** What a sequence runs with once its gate opens: a LoRA (or none) and Medusa heads (or none). */
-public record SequenceAdapter(LoraAdapter lora, MedusaHeads medusa) {
+/** What a sequence runs with once its gate opens: a LoRA's backend slot (or none) and Medusa heads (or none). */
+public record SequenceAdapter(AdapterSlot lora, MedusaHeads medusa) {
 
     public static final SequenceAdapter NONE = new SequenceAdapter(null, null);
 }

@@ -13,7 +13,11 @@ import dev.loraxj.adapter.HubClient;
 import dev.loraxj.adapter.MedusaLoader;
 import io.quarkus.arc.All;
 import dev.loraxj.adapter.ServedAdapter;
-import dev.loraxj.backend.cpu.CpuBackend;
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlots;
+import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.BackendFactory;
+import dev.loraxj.backend.cuda.CudaProbe;
 import dev.loraxj.backend.cpu.Parallel;
 import dev.loraxj.config.LoraxjConfig;
 import dev.loraxj.engine.Engine;
@@ -74,10 +78,12 @@ public class ModelHost {
         long t0 = System.nanoTime();
         try {
             runtime = open();
-            LOG.infof("model %s ready in %d ms: %s, %s weights (linears held as %s, %d MB), KV cache %d blocks of %d tokens in %s",
+            LOG.infof("model %s ready in %d ms: %s, %s weights (linears held as %s, %d MB), KV cache %d blocks of %d tokens in %s"
+                            + " (%d MB of a %d MB budget)",
                     config.modelId(), (System.nanoTime() - t0) / 1_000_000, runtime.backend().deviceType(),
                     runtime.backend().dtype(), runtime.backend().linearDtype(), runtime.backend().weightBytes() >> 20,
-                    runtime.engine().totalBlocks(), runtime.limits().kvBlockSize(), runtime.backend().kvDtype());
+                    runtime.engine().totalBlocks(), runtime.limits().kvBlockSize(), runtime.backend().kvDtype(),
+                    runtime.kvCacheBytes() >> 20, runtime.kvCacheMemory() >> 20);
         } catch (Throwable t) {
             failure = t;
             if (t instanceof ModelException) { // the configuration's fault, said in its message: no stack trace
@@ -129,13 +135,18 @@ public class ModelHost {
         int threads = config.threads().orElse(Runtime.getRuntime().availableProcessors());
         Parallel pool = new Parallel(threads);
         long loading = System.nanoTime();
-        CpuBackend backend = CpuBackend.load(checkpoint, modelConfig, pool, quantization(), config.quantizeHead());
+        BackendFactory.Choice device = BackendFactory.choose(config.device(), CudaProbe::probe);
+        LOG.infof("device: %s (%s)", device.device(), device.reason());
+        stage = "loading model " + config.modelId() + " onto the " + device.device();
+        Backend backend = BackendFactory.open(device, checkpoint, modelConfig, pool,
+                new BackendFactory.Options(quantization(), config.quantizeHead()));
         if (!backend.linearDtype().equals(backend.dtype())) {
             LOG.infof("weights quantized from %s to %s in %d ms: %d MB held for the linears and the head", backend.dtype(),
                     backend.linearDtype(), (System.nanoTime() - loading) / 1_000_000, backend.weightBytes() >> 20);
         }
         backend.kvDtype(kvDtype(backend.dtype()));
-        Limits limits = limits(modelConfig, backend.kvBytesPerToken(), threads);
+        long kvMemory = config.kvCacheMemory().orElse(backend.freeMemory() / 2);
+        Limits limits = limits(modelConfig, backend.kvBytesPerToken(), kvMemory, threads);
         AdapterCatalog catalog = new AdapterCatalog(sources, config.adapters().defaultSource());
         Speculation speculation = speculation(catalog, modelConfig);
         Engine engine = new Engine(backend, tokenizer,
@@ -147,15 +158,16 @@ public class ModelHost {
                 registry).start();
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
+        AdapterSlots slots = engine.slots();
         AdapterStore store = new AdapterStore((ref, token) -> ref.source().equals(MergeSpec.SOURCE)
-                ? AdapterMerger.plan(MergeSpec.parse(ref), part -> catalog.source(part.source()).fetch(part, token), modelConfig)
-                : ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig),
-                config.adapters().memoryBudget(), loaders, registry);
+                ? AdapterMerger.plan(MergeSpec.parse(ref), part -> catalog.source(part.source()).fetch(part, token), modelConfig, slots)
+                : ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots),
+                adapterBudget(), loaders, registry);
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
-        return new ModelRuntime(servedModel().name(), checkpoint, tokenizer, backend, engine, limits, catalog, store, access, preloads,
-                speculation, loaders, pool);
+        return new ModelRuntime(servedModel().name(), checkpoint, tokenizer, backend, device, kvMemory, engine, limits, catalog, store,
+                access, preloads, speculation, loaders, pool);
     }
 
     /** The default Medusa heads, loaded before the engine starts; null when not configured. */
@@ -198,12 +210,25 @@ public class ModelHost {
         };
     }
 
-    Limits limits(ModelConfig model, long kvBytesPerToken, int threads) {
+    /** loraxj.adapters.memory-budget for the device tier, host-memory-budget (default: the same) for the host tier. */
+    AdapterFootprint adapterBudget() {
+        long device = config.adapters().memoryBudget();
+        return new AdapterFootprint(device, config.adapters().hostMemoryBudget().orElse(device));
+    }
+
+    /** {@code kvMemory}: bytes of KV cache the device may hold (loraxj.kv-cache-memory or its default). */
+    Limits limits(ModelConfig model, long kvBytesPerToken, long kvMemory, int threads) {
         int maxTotal = config.maxTotalTokens().orElse(Math.min(2048, model.maxPositionEmbeddings()));
         int maxInput = config.maxInputLength().orElse(Math.min(1024, maxTotal - 1));
         int block = config.kvBlockSize();
-        long budget = Runtime.getRuntime().maxMemory() / 4;
-        int fits = (int) Math.min(65536, budget / Math.max(1, kvBytesPerToken));
+        if (kvMemory < 0) {
+            throw new ModelException("loraxj.kv-cache-memory must not be negative, got " + kvMemory);
+        }
+        int fits = (int) Math.min(65536, kvMemory / Math.max(1, kvBytesPerToken));
+        if (config.kvCacheMemory().isPresent() && config.maxBatchTotalTokens().isEmpty() && fits < maxTotal) {
+            throw new ModelException("loraxj.kv-cache-memory (" + kvMemory + " bytes) holds " + fits + " tokens of KV cache at "
+                    + kvBytesPerToken + " bytes each, fewer than one sequence of loraxj.max-total-tokens (" + maxTotal + ")");
+        }
         int batchTotal = config.maxBatchTotalTokens().orElse(Math.max(maxTotal, fits));
         batchTotal = batchTotal / block * block;
         if (maxInput < 1 || maxInput >= maxTotal) {

@@ -1,6 +1,7 @@
 package dev.loraxj.adapter;
 
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,7 @@ class AdapterStoreTest {
     private final ExecutorService loaders = Executors.newFixedThreadPool(4);
     private final Map<String, AtomicInteger> planned = new ConcurrentHashMap<>();
     private final AtomicLong peakSeen = new AtomicLong();
+    private final Map<String, AtomicInteger> released = new ConcurrentHashMap<>();
 
     @AfterEach
     void stop() {
@@ -46,8 +48,8 @@ class AdapterStoreTest {
             long bytes = Long.parseLong(ref.id().substring(ref.id().indexOf(':') + 1));
             return new AdapterPlan() {
                 @Override
-                public long bytes() {
-                    return bytes;
+                public AdapterFootprint footprint() {
+                    return new AdapterFootprint(bytes, 0);
                 }
 
                 @Override
@@ -55,13 +57,18 @@ class AdapterStoreTest {
                     peakSeen.accumulateAndGet(self[0].heldBytes(), Math::max);
                     return new LoadedAdapter() {
                         @Override
-                        public LoraAdapter lora() {
-                            return (layer, module) -> null;
+                        public AdapterSlot lora() {
+                            return null;
                         }
 
                         @Override
-                        public long bytes() {
-                            return bytes;
+                        public AdapterFootprint footprint() {
+                            return new AdapterFootprint(bytes, 0);
+                        }
+
+                        @Override
+                        public void release() {
+                            released.computeIfAbsent(ref.id(), k -> new AtomicInteger()).incrementAndGet();
                         }
 
                         @Override
@@ -97,7 +104,7 @@ class AdapterStoreTest {
         }
         gate.countDown();
         for (AdapterStore.Lease l : leases) {
-            assertEquals(100, l.adapter().get(5, TimeUnit.SECONDS).bytes());
+            assertEquals(100, l.adapter().get(5, TimeUnit.SECONDS).footprint().total());
         }
         assertEquals(1, planned.get("a:100").get());
         assertEquals(20, s.list().getFirst().leases());
@@ -121,6 +128,20 @@ class AdapterStoreTest {
     }
 
     @Test
+    void evictedAdaptersAreReleasedToTheBackendOnceAndHeldOnesNever() throws Exception {
+        AdapterStore s = store(200, new CountDownLatch(0));
+        for (String id : List.of("a:100", "b:100", "c:100", "d:100")) { // each load evicts the idle one loaded two before
+            AdapterStore.Lease l = s.acquire(ref(id));
+            l.adapter().get(5, TimeUnit.SECONDS);
+            l.release();
+        }
+        assertEquals(Map.of("a:100", 1, "b:100", 1), Map.copyOf(released.entrySet().stream()
+                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get()))));
+        assertEquals(List.of("c:100", "d:100"), s.list().stream().map(i -> i.ref().id()).toList());
+        assertEquals(200, s.heldBytes());
+    }
+
+    @Test
     void aLoadThatDoesNotFitWaitsForLeasesToEnd() throws Exception {
         AdapterStore s = store(200, new CountDownLatch(0));
         AdapterStore.Lease a = s.acquire(ref("a:100"));
@@ -135,7 +156,7 @@ class AdapterStoreTest {
         Thread.sleep(50);
         assertFalse(c.adapter().isDone(), "100 bytes free is not enough for 150");
         b.release();
-        assertEquals(150, c.adapter().get(5, TimeUnit.SECONDS).bytes());
+        assertEquals(150, c.adapter().get(5, TimeUnit.SECONDS).footprint().total());
         assertTrue(peakSeen.get() <= 200, "held bytes never exceed the budget");
     }
 
@@ -159,7 +180,7 @@ class AdapterStoreTest {
         ExecutionException e = assertThrows(ExecutionException.class, () -> bad.adapter().get(5, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof AdapterException);
         assertTrue(e.getCause().getMessage().contains("corrupt"));
-        assertEquals(100, good.adapter().get(5, TimeUnit.SECONDS).bytes());
+        assertEquals(100, good.adapter().get(5, TimeUnit.SECONDS).footprint().total());
         assertEquals(0, s.list().stream().filter(i -> i.ref().id().startsWith("bad")).count(), "a failure is not cached");
         assertThrows(ExecutionException.class, () -> s.acquire(ref("bad:1")).adapter().get(5, TimeUnit.SECONDS));
         assertEquals(2, planned.get("bad:1").get(), "the second request tried again");

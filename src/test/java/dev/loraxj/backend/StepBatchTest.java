@@ -15,7 +15,7 @@ class StepBatchTest {
     @Test
     void growsEveryArrayPastItsFirstCapacityAndKeepsEverySequence() {
         StepBatch b = new StepBatch(7);
-        LoraAdapter[] adapters = {null, (l, m) -> null, (l, m) -> null};
+        AdapterSlot[] adapters = {null, new AdapterSlot(AdapterFootprint.NONE) { }, new AdapterSlot(AdapterFootprint.NONE) { }};
         for (int round = 0; round < 3; round++) { // reused across steps, as the engine does
             b.clear();
             int n = 300 + 50 * round;

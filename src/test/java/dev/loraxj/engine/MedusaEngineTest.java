@@ -3,7 +3,7 @@ package dev.loraxj.engine;
 import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.MedusaLoader;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.cpu.CpuBackend;
 import dev.loraxj.model.ModelConfig;
@@ -133,7 +133,7 @@ class MedusaEngineTest {
     @ValueSource(strings = {"medusa-v1", "medusa-v2", "medusa-v2-lora-max"})
     void greedyWithMedusaEqualsGreedyWithoutAndAcceptsAsTheReference(String name) throws Exception {
         MedusaHeads heads = MedusaLoader.load(SharedAssets.adapter(name), cfg);
-        LoraAdapter lora = name.endsWith("lora-max") ? LoraWeights.plan(SharedAssets.adapter(name), cfg).materialize().lora() : null;
+        AdapterSlot lora = name.endsWith("lora-max") ? backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()) : null;
         SequenceAdapter withLora = new SequenceAdapter(lora, null);
         List<List<Integer>> plain = new ArrayList<>();
         Engine reference = new Engine(backend, tokenizer, new EngineConfig(8192, 4096, 16), new SimpleMeterRegistry()).start();

@@ -19,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SchedulerTest {
 
     static Tokenizer tokenizer;
-    static final SequenceAdapter NONE = new SequenceAdapter((layer, module) -> null, null);
+    static final SequenceAdapter NONE = adapter();
+    /** One slot per adapter key, as the store registers one per loaded adapter. */
+    final java.util.Map<Object, SequenceAdapter> slots = new java.util.HashMap<>();
     long ids;
 
     @BeforeAll
@@ -39,7 +41,11 @@ class SchedulerTest {
     }
 
     Sequence ready(Object adapter) {
-        return seq(adapter, adapter == null ? null : CompletableFuture.completedFuture(NONE));
+        return seq(adapter, adapter == null ? null : CompletableFuture.completedFuture(slots.computeIfAbsent(adapter, k -> adapter())));
+    }
+
+    static SequenceAdapter adapter() {
+        return new SequenceAdapter(new dev.loraxj.backend.AdapterSlot(dev.loraxj.backend.AdapterFootprint.NONE) { }, null);
     }
 
     static List<Sequence> running(Scheduler s, StepBatch b, long now) {

@@ -24,7 +24,7 @@ record Stories260KModel(Tokenizer tokenizer, Checkpoint ckpt, ModelConfig cfg, P
 
     /** A shared adapter, loaded as the engine runs it. */
     SequenceAdapter adapter(String name) {
-        return new SequenceAdapter(LoraWeights.plan(SharedAssets.adapter(name), cfg).materialize().lora(), null);
+        return new SequenceAdapter(backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()), null);
     }
 
     @Override

@@ -2,11 +2,17 @@ package dev.loraxj.backend.cpu;
 
 import dev.loraxj.model.DType;
 
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.Backend;
+import dev.loraxj.backend.LoraShape;
+import dev.loraxj.backend.LoraUpdate;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
+
+import java.util.List;
 
 /**
  * The Llama family on the CPU with the JDK Vector API. Weights are read in place from the mmap'd
@@ -105,6 +111,30 @@ public final class CpuBackend implements Backend {
     /** Bytes of weights one decode step streams from memory per token (all linears and the head). */
     public long weightBytesPerToken() {
         return weights.weightBytesPerToken();
+    }
+
+    /** Host memory available less the weights' bytes, which must stay resident (mapped pages count as available). */
+    @Override
+    public long freeMemory() {
+        return Math.max(0, HostMemory.available() - weights.weightBytesPerToken());
+    }
+
+    @Override
+    public AdapterFootprint footprint(List<LoraShape> shapes) {
+        return CpuLora.footprint(shapes);
+    }
+
+    @Override
+    public AdapterSlot register(List<LoraUpdate> updates) {
+        return CpuLora.of(updates, cfg.numLayers());
+    }
+
+    @Override
+    public void release(AdapterSlot slot) {
+        if (!(slot instanceof CpuLora lora)) {
+            throw new IllegalArgumentException(slot + " was not registered with the CPU backend");
+        }
+        lora.release();
     }
 
     @Override

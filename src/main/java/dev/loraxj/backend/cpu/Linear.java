@@ -1,6 +1,6 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.Module;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.model.DType;
 
 import java.lang.foreign.MemorySegment;
@@ -9,10 +9,10 @@ import java.lang.foreign.MemorySegment;
  * One weight matrix {@code [rows, cols]} (row-major, little-endian, F32, BF16, or int8 with a float
  * scale per row and group of {@link DType#I8_GROUP} inputs) of a named module, with an optional bias. {@code layer} is -1 for the head.
  */
-public record Linear(Module module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias, float[] scales) {
+public record Linear(LinearModule module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias, float[] scales) {
 
     /** F32 or BF16 weights. */
-    public Linear(Module module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias) {
+    public Linear(LinearModule module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias) {
         this(module, layer, data, dtype, rows, cols, bias, null);
     }
 

@@ -1,6 +1,6 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.Module;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.model.ModelConfig;
 
@@ -147,7 +147,7 @@ final class LlamaForward {
         if (lora.active()) {
             for (int i = 0; i < group.length; i++) {
                 Linear w = group[i];
-                if (w.module() != Module.LM_HEAD) {
+                if (w.module() != LinearModule.LM_HEAD) {
                     lora.apply(w.layer(), w.module(), input, w.cols(), outputs[i], w.rows(), T);
                 }
             }

@@ -1,6 +1,6 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.Module;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
@@ -115,38 +115,38 @@ final class LlamaWeights implements AutoCloseable {
                 String p = "model.layers." + l + ".";
                 layers[l] = new LayerWeights(
                         vector(p + "input_layernorm.weight", h),
-                        linear(Module.Q, l, q, h, cfg.attentionBias()),
-                        linear(Module.K, l, kv, h, cfg.attentionBias()),
-                        linear(Module.V, l, kv, h, cfg.attentionBias()),
-                        linear(Module.O, l, h, q, cfg.oProjBias()),
+                        linear(LinearModule.Q, l, q, h, cfg.attentionBias()),
+                        linear(LinearModule.K, l, kv, h, cfg.attentionBias()),
+                        linear(LinearModule.V, l, kv, h, cfg.attentionBias()),
+                        linear(LinearModule.O, l, h, q, cfg.oProjBias()),
                         vector(p + "post_attention_layernorm.weight", h),
-                        linear(Module.GATE, l, ffn, h, cfg.mlpBias()),
-                        linear(Module.UP, l, ffn, h, cfg.mlpBias()),
-                        linear(Module.DOWN, l, h, ffn, cfg.mlpBias()));
+                        linear(LinearModule.GATE, l, ffn, h, cfg.mlpBias()),
+                        linear(LinearModule.UP, l, ffn, h, cfg.mlpBias()),
+                        linear(LinearModule.DOWN, l, h, ffn, cfg.mlpBias()));
             }
             float[] norm = vector("model.norm.weight", h);
             Linear head;
             if (cfg.tieWordEmbeddings()) {
-                head = new Linear(Module.LM_HEAD, -1, embed, embedType, cfg.vocabSize(), h, null);
+                head = new Linear(LinearModule.LM_HEAD, -1, embed, embedType, cfg.vocabSize(), h, null);
             } else {
-                head = matrix(Module.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
+                head = matrix(LinearModule.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
             }
             if (quantize == DType.I8 && quantizeHead) {
                 head = I8Tiles.quantize(head, arena); // a tied head gets its own int8 copy; the embeddings stay for lookups
             }
             // what the linears are held in before any quantization: F16 is widened to F32 at load
-            DType source = ckpt.tensor("model.layers.0." + Module.Q.path() + ".weight").dtype() == DType.BF16 ? DType.BF16 : DType.F32;
+            DType source = ckpt.tensor("model.layers.0." + LinearModule.Q.path() + ".weight").dtype() == DType.BF16 ? DType.BF16 : DType.F32;
             return new LlamaWeights(embed, embedType, layers, norm, head, h, arena, source);
         }
 
-        private Linear linear(Module m, int layer, int rows, int cols, boolean hasBias) {
+        private Linear linear(LinearModule m, int layer, int rows, int cols, boolean hasBias) {
             String base = "model.layers." + layer + "." + m.path();
             float[] bias = hasBias ? vector(base + ".bias", rows) : null;
             Linear w = matrix(m, layer, base + ".weight", rows, cols, bias);
             return quantize == DType.I8 ? I8Tiles.quantize(w, arena) : w;
         }
 
-        private Linear matrix(Module m, int layer, String name, int rows, int cols, float[] bias) {
+        private Linear matrix(LinearModule m, int layer, String name, int rows, int cols, float[] bias) {
             Tensor t = ckpt.tensor(name, rows, cols);
             DType kept = t.dtype() == DType.BF16 ? DType.BF16 : DType.F32;
             return new Linear(m, layer, widenF16(t), kept, rows, cols, bias);

@@ -1,8 +1,6 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.Module;
-import dev.loraxj.backend.LoraAdapter;
-import dev.loraxj.backend.LoraMatrix;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.backend.StepBatch;
 
 /**
@@ -21,7 +19,7 @@ final class LoraDelta {
     private int numSegs;
     private int[] segFrom = new int[8];
     private int[] segTo = new int[8];
-    private LoraAdapter[] segAdapter = new LoraAdapter[8];
+    private CpuLora[] segAdapter = new CpuLora[8];
     private float[] shrunk = new float[0];
 
     // The linear being applied, read by the tasks: its segments that have a matrix for it.
@@ -48,9 +46,11 @@ final class LoraDelta {
     void prepare(StepBatch b) {
         numSegs = 0;
         for (int s = 0; s < b.numSeqs(); s++) {
-            LoraAdapter a = b.adapter(s);
-            if (a == null || b.seqEnd(s) == b.seqStart(s)) {
+            if (b.adapter(s) == null || b.seqEnd(s) == b.seqStart(s)) {
                 continue;
+            }
+            if (!(b.adapter(s) instanceof CpuLora a)) {
+                throw new IllegalArgumentException(b.adapter(s) + " was not registered with the CPU backend");
             }
             if (numSegs > 0 && segAdapter[numSegs - 1] == a && segTo[numSegs - 1] == b.seqStart(s)) {
                 segTo[numSegs - 1] = b.seqEnd(s);
@@ -77,7 +77,7 @@ final class LoraDelta {
     }
 
     /** {@code y[T, out] += per segment s_i (x[T, in] A_iᵀ) B_iᵀ} for the adapters that target this linear. */
-    void apply(int layer, Module module, float[] x, int in, float[] y, int out, int tokens) {
+    void apply(int layer, LinearModule module, float[] x, int in, float[] y, int out, int tokens) {
         if (numSegs == 0) {
             return;
         }

@@ -1,6 +1,5 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.LoraMatrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;

@@ -1,8 +1,10 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Sequences;
+
 import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.model.DType;
 import org.junit.jupiter.api.Test;
 
@@ -118,9 +120,9 @@ class I8MatmulTest {
             try {
                 assertEquals("int8", i8.linearDtype());
                 assertEquals("float32", i8.dtype());
-                LoraAdapter max = LoraWeights.plan(SharedAssets.adapter("lora-name-max"), f32.cfg()).materialize().lora();
+                AdapterSlot max = i8.register(LoraWeights.read(SharedAssets.adapter("lora-name-max"), f32.cfg()).updates());
                 for (String golden : new String[]{"base.logits.f32", "lora-name-max.logits.f32"}) {
-                    LoraAdapter lora = golden.startsWith("lora") ? max : null;
+                    AdapterSlot lora = golden.startsWith("lora") ? max : null;
                     float[] want = SharedAssets.floats(golden);
                     Sequences seqs = new Sequences(i8, 8, 16);
                     float[] got = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, 13, lora);

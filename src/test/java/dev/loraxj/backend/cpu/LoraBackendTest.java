@@ -1,12 +1,13 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Sequences;
+
 import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.RandomLora;
 import dev.loraxj.adapter.LoadedAdapter;
-import dev.loraxj.backend.LoraAdapter;
-import dev.loraxj.backend.LoraMatrix;
-import dev.loraxj.backend.Module;
+import dev.loraxj.backend.AdapterSlot;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
@@ -54,15 +55,15 @@ class LoraBackendTest {
         model.close();
     }
 
-    static LoraAdapter adapter(Path dir) {
-        return LoraWeights.plan(dir, cfg).materialize().lora();
+    static AdapterSlot adapter(Path dir) {
+        return backend.register(LoraWeights.read(dir, cfg).updates());
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"lora-name-max", "lora-name-sue", "lora-synth-1", "lora-synth-2"})
     void sharedAdapterMatchesItsGoldenLogits(String name) {
         float[] golden = SharedAssets.floats(name + ".logits.f32");
-        LoraAdapter a = adapter(SharedAssets.adapter(name));
+        AdapterSlot a = adapter(SharedAssets.adapter(name));
         for (int chunk : new int[] {13, 4}) {
             Sequences seqs = new Sequences(backend, 8, 16);
             float[] got = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, chunk, a);
@@ -111,12 +112,12 @@ class LoraBackendTest {
         for (DType dtype : new DType[]{DType.F32, DType.BF16, DType.F16}) { // the dtypes adapter files come in
             Path dir = tmp.resolve(dtype.name());
             RandomLora.write(dir, cfg, 5, 10, false, RandomLora.ALL_MODULES, dtype, 21, 0.05);
-            LoadedAdapter loaded = LoraWeights.plan(dir, cfg).materialize();
+            CpuLora loaded = (CpuLora) backend.register(LoraWeights.read(dir, cfg).updates());
             long bytes = 0;
             try (SafeTensors file = SafeTensors.open(dir.resolve("adapter_model.safetensors"))) {
                 for (int layer = 0; layer < cfg.numLayers(); layer++) {
-                    for (Module module : Module.LORA_TARGETS) {
-                        LoraMatrix m = loaded.lora().matrix(layer, module);
+                    for (LinearModule module : LinearModule.LORA_TARGETS) {
+                        LoraMatrix m = loaded.matrix(layer, module);
                         assertEquals(dtype == DType.BF16 ? LoraMatrix.Bf16.class : LoraMatrix.F32.class, m.getClass(), dtype + " " + module);
                         assertEquals(2f, m.scale(), "alpha / r, kept apart from the weights");
                         String prefix = "base_model.model.model.layers." + layer + "." + module.path();
@@ -134,14 +135,14 @@ class LoraBackendTest {
                     }
                 }
             }
-            assertEquals(bytes, loaded.bytes(), dtype + " accounting");
-            assertEquals(bytes, LoraWeights.plan(dir, cfg).bytes(), dtype + " accounting before loading");
+            assertEquals(bytes, loaded.footprint().device(), dtype + " accounting");
+            assertEquals(bytes, backend.footprint(LoraWeights.plan(dir, cfg).shapes()).device(), dtype + " accounting before loading");
         }
     }
 
     @Test
     void mixedAdapterBatchMatchesEachAdapterAloneBitwise(@TempDir Path tmp) {
-        List<LoraAdapter> adapters = new ArrayList<>();
+        List<AdapterSlot> adapters = new ArrayList<>();
         adapters.add(null);
         adapters.add(adapter(SharedAssets.adapter("lora-name-max")));
         adapters.add(adapter(SharedAssets.adapter("lora-synth-1")));
@@ -183,12 +184,12 @@ class LoraBackendTest {
         Path modelDir = model.equals("odd") ? TestModels.random(tmp, "odd75", ODD_WIDTHS, DType.F32) : SharedAssets.stories260K();
         ModelConfig c = ModelConfig.load(modelDir);
         int n = 8;
-        LoraAdapter[] adapters = new LoraAdapter[n];
+        AdapterSlot[] adapters = new AdapterSlot[n];
         for (int i = 0; i < n; i++) {
             Path dir = tmp.resolve("a" + i);
             int rank = new int[] {1, 5, 8, 16}[i % 4];
             RandomLora.write(dir, c, rank, 2.0 * rank, i % 3 == 0, RandomLora.ALL_MODULES, i % 2 == 0 ? DType.BF16 : DType.F32, 300 + i, 0.05);
-            adapters[i] = i == 5 ? null : LoraWeights.plan(dir, c).materialize().lora();
+            adapters[i] = i == 5 ? null : backend.register(LoraWeights.read(dir, c).updates());
         }
         int[][] prompts = new int[n][];
         for (int i = 0; i < n; i++) {
@@ -252,7 +253,7 @@ class LoraBackendTest {
                 try (ReferenceLora ref = new ReferenceLora(dir)) {
                     want = new ReferenceLlama(ck, c, ref).logits(tokens);
                 }
-                LoraAdapter a = LoraWeights.plan(dir, c).materialize().lora();
+                AdapterSlot a = backend.register(LoraWeights.read(dir, c).updates());
                 float[][] got = withBackend(ck, c, 2, seqs -> new float[][] {seqs.prefill(seqs.add(tokens.length), tokens, 4, a)});
                 double maxDiff = 0;
                 for (int t = 0; t < tokens.length; t++) {

@@ -1,6 +1,5 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.LoraMatrix;
 import dev.loraxj.model.DType;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.Module;
+import dev.loraxj.backend.LinearModule;
 import dev.loraxj.model.DType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -37,7 +37,7 @@ class MatmulTest {
                 b[i] = (float) rnd.nextDouble(-1, 1);
             }
         }
-        return new Linear(Module.Q, 0, seg, dtype, rows, cols, b);
+        return new Linear(LinearModule.Q, 0, seg, dtype, rows, cols, b);
     }
 
     static float[] randomX(int n, long seed) {

@@ -1,9 +1,11 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Sequences;
+
 import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.MedusaLoader;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.ModelConfig;
@@ -46,7 +48,7 @@ class MedusaGoldenTest {
         Path dir = SharedAssets.adapter(name);
         MedusaHeads heads = MedusaLoader.load(dir, cfg);
         assertEquals(name.equals("medusa-v1") ? 1 : 2, heads.version());
-        LoraAdapter lora = name.endsWith("lora-max") ? LoraWeights.plan(dir, cfg).materialize().lora() : null;
+        AdapterSlot lora = name.endsWith("lora-max") ? backend.register(LoraWeights.read(dir, cfg).updates()) : null;
         Sequences seqs = new Sequences(backend, 8, 16);
         float[] logits = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, 13, lora);
         float[] hidden = backend.finalHidden().clone();

@@ -1,5 +1,7 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.backend.Sequences;
+
 import dev.loraxj.SharedAssets;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;

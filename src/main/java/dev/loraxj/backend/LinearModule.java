@@ -1,7 +1,7 @@
 package dev.loraxj.backend;
 
 /** The linear layers of a Llama block (the seven LoRA can target) and the output head, by HF name. */
-public enum Module {
+public enum LinearModule {
     Q("self_attn.q_proj"),
     K("self_attn.k_proj"),
     V("self_attn.v_proj"),
@@ -13,7 +13,7 @@ public enum Module {
 
     private final String path;
 
-    Module(String path) {
+    LinearModule(String path) {
         this.path = path;
     }
 
@@ -23,11 +23,11 @@ public enum Module {
     }
 
     /** The seven linears of a block that LoRA can target (all but the head). */
-    public static final java.util.List<Module> LORA_TARGETS = java.util.List.of(Q, K, V, O, GATE, UP, DOWN);
+    public static final java.util.List<LinearModule> LORA_TARGETS = java.util.List.of(Q, K, V, O, GATE, UP, DOWN);
 
     /** The module whose PEFT short name ({@code q_proj}) is given, among the LoRA targets; null if none. */
-    public static Module byShortName(String shortName) {
-        for (Module m : LORA_TARGETS) {
+    public static LinearModule byShortName(String shortName) {
+        for (LinearModule m : LORA_TARGETS) {
             if (m.shortName().equals(shortName)) {
                 return m;
             }

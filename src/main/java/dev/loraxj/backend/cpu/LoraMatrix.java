@@ -1,4 +1,4 @@
-package dev.loraxj.backend;
+package dev.loraxj.backend.cpu;
 
 import dev.loraxj.model.DType;
 import jdk.incubator.vector.FloatVector;
@@ -9,7 +9,7 @@ import jdk.incubator.vector.FloatVector;
  * row and the expand a sum of scaled rows, each read as a sequential stream. The scale multiplies the
  * shrunk values, never the weights, so 16-bit weights stay exactly as the file holds them.
  */
-public sealed interface LoraMatrix {
+sealed interface LoraMatrix {
 
     int rank();
 

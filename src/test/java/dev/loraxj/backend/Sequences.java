@@ -1,7 +1,4 @@
-package dev.loraxj.backend.cpu;
-
-import dev.loraxj.backend.LoraAdapter;
-import dev.loraxj.backend.StepBatch;
+package dev.loraxj.backend;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,16 +9,16 @@ import java.util.List;
  * and steps that batch runs of tokens from several sequences. Blocks are handed out in a
  * scrambled order so block tables are not the identity.
  */
-final class Sequences {
+public final class Sequences {
 
     /** A run of tokens of one sequence in a step; {@code allLogits} asks for every row, else the last. */
-    record Run(int seq, int[] tokens, boolean allLogits, LoraAdapter adapter) {
-        Run(int seq, int[] tokens, boolean allLogits) {
+    public record Run(int seq, int[] tokens, boolean allLogits, AdapterSlot adapter) {
+        public Run(int seq, int[] tokens, boolean allLogits) {
             this(seq, tokens, allLogits, null);
         }
     }
 
-    private final CpuBackend backend;
+    private final Backend backend;
     private final int blockSize;
     private final List<int[]> tables = new ArrayList<>();
     private final List<Integer> lengths = new ArrayList<>();
@@ -29,7 +26,7 @@ final class Sequences {
     private int nextFree;
     private final StepBatch batch;
 
-    Sequences(CpuBackend backend, int numBlocks, int blockSize) {
+    public Sequences(Backend backend, int numBlocks, int blockSize) {
         this.backend = backend;
         this.blockSize = blockSize;
         backend.allocateKvCache(numBlocks, blockSize);
@@ -41,7 +38,7 @@ final class Sequences {
     }
 
     /** A new empty sequence with room for {@code maxLen} tokens. */
-    int add(int maxLen) {
+    public int add(int maxLen) {
         int blocks = (maxLen + blockSize - 1) / blockSize;
         int[] table = Arrays.copyOfRange(freeBlocks, nextFree, nextFree + blocks);
         nextFree += blocks;
@@ -50,8 +47,21 @@ final class Sequences {
         return tables.size() - 1;
     }
 
+    /** Tokens the sequence holds in the cache. */
+    public int length(int seq) {
+        return lengths.get(seq);
+    }
+
+    /**
+     * Forgets all but the first {@code length} tokens of the sequence, as the engine drops rejected
+     * speculative candidates: by count only, leaving their K/V in place to be overwritten.
+     */
+    public void truncate(int seq, int length) {
+        lengths.set(seq, length);
+    }
+
     /** Runs one step and returns, per run, its logits rows flattened ({@code rows × vocab}). */
-    float[][] step(Run... runs) {
+    public float[][] step(Run... runs) {
         batch.clear();
         for (Run r : runs) {
             int pos = lengths.get(r.seq());
@@ -73,12 +83,12 @@ final class Sequences {
     }
 
     /** Prefills {@code tokens} into a fresh sequence in chunks of {@code chunk}, returning all logits. */
-    float[] prefill(int seq, int[] tokens, int chunk) {
+    public float[] prefill(int seq, int[] tokens, int chunk) {
         return prefill(seq, tokens, chunk, null);
     }
 
     /** As {@link #prefill(int, int[], int)}, with an adapter. */
-    float[] prefill(int seq, int[] tokens, int chunk, LoraAdapter adapter) {
+    public float[] prefill(int seq, int[] tokens, int chunk, AdapterSlot adapter) {
         int vocab = batch.vocabSize();
         float[] all = new float[tokens.length * vocab];
         for (int from = 0; from < tokens.length; from += chunk) {
@@ -89,7 +99,7 @@ final class Sequences {
         return all;
     }
 
-    static int argmax(float[] v, int off, int n) {
+    public static int argmax(float[] v, int off, int n) {
         int best = 0;
         for (int i = 1; i < n; i++) {
             if (v[off + i] > v[off + best]) {

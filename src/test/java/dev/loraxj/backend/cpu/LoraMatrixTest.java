@@ -1,4 +1,4 @@
-package dev.loraxj.backend;
+package dev.loraxj.backend.cpu;
 
 import dev.loraxj.model.DType;
 import org.junit.jupiter.api.Test;
