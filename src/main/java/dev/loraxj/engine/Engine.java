@@ -181,7 +181,7 @@ public final class Engine implements AutoCloseable {
             int from = scheduler.logitsFrom(i);
             int row = scheduler.firstLogitRow(i);
             boolean finished;
-            if (s.plannedSpeculative()) {
+            if (s.verifying()) {
                 finished = verify(s, logits, row, now);
             } else {
                 if (firstPos < s.promptLength()) {

@@ -243,8 +243,8 @@ final class Scheduler {
      */
     private int decideAndShare(Sequence s, int budget) {
         int used = decide(s, budget);
-        if (s.plannedRun() > 0 && !s.request().prefillDetails()) {
-            register(s, s.cached() + (s.plannedSpeculative() ? 1 : s.plannedRun()));
+        if (s.scheduledRun() > 0 && !s.request().prefillDetails()) {
+            register(s, s.cached() + (s.verifying() ? 1 : s.scheduledRun()));
         }
         return used;
     }
@@ -424,7 +424,7 @@ final class Scheduler {
         boolean decoding = !s.prefilling();
         int room = s.blocks().size() * pool.blockSize() - s.cached(); // never write past the blocks it holds
         if (decoding && s.draftLen() > 0 && speculating && room >= 1 + s.draftLen()) {
-            s.plan(1 + s.draftLen(), true);
+            s.scheduleRun(1 + s.draftLen(), true);
             return 0;
         }
         if (decoding) {
@@ -435,17 +435,17 @@ final class Scheduler {
             n = Math.min(n, maxLogitRows);
         }
         n = Math.max(0, n);
-        s.plan(n, false);
+        s.scheduleRun(n, false);
         return decoding ? 0 : n;
     }
 
     /** Adds the run {@link #decide} chose to the batch. */
     private void fill(StepBatch batch, Sequence s) {
-        int n = s.plannedRun();
+        int n = s.scheduledRun();
         if (n <= 0) {
             return;
         }
-        if (s.plannedSpeculative()) {
+        if (s.verifying()) {
             record(batch, s, n, 0);
             batch.addSequence(s.specRun(), 0, n, s.cached(), s.blocks().array(), 0, s.lora());
             return;

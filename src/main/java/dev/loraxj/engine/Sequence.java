@@ -47,8 +47,8 @@ public final class Sequence {
     private long admittedAt;
     private int preemptions;
     private final PrefixChain chain = new PrefixChain();
-    private int plannedRun;
-    private boolean plannedSpeculative;
+    private int scheduledRun;   // tokens the scheduler gave it this step, kept until the batch is filled
+    private boolean verifying;  // whether that run verifies candidates
     private long adapterSerial;
 
     /**
@@ -221,17 +221,17 @@ public final class Sequence {
     }
 
     /** The run the scheduler chose for this step: {@code n} tokens, a verification of candidates or not. */
-    void plan(int n, boolean speculative) {
-        plannedRun = n;
-        plannedSpeculative = speculative;
+    void scheduleRun(int n, boolean verifying) {
+        scheduledRun = n;
+        this.verifying = verifying;
     }
 
-    int plannedRun() {
-        return plannedRun;
+    int scheduledRun() {
+        return scheduledRun;
     }
 
-    boolean plannedSpeculative() {
-        return plannedSpeculative;
+    boolean verifying() {
+        return verifying;
     }
 
     /** Its place in the prefix cache's chain of full blocks. */
