@@ -165,7 +165,7 @@ public final class Engine implements AutoCloseable {
     private boolean step() {
         long t0 = System.nanoTime();
         metrics.cancelled(scheduler.dropCancelledAndFailed(s -> s.listener().onError(s.gateError())));
-        scheduler.schedule(batch, t0, tokenizer);
+        StepPlan plan = scheduler.schedule(batch, t0, tokenizer);
         publishGauges();
         if (batch.numTokens() == 0) {
             return false;
@@ -174,15 +174,14 @@ public final class Engine implements AutoCloseable {
         long now = System.nanoTime();
         float[] logits = batch.logits();
         List<Sequence> done = null;
-        for (int i = 0; i < scheduler.numScheduled(); i++) {
-            Sequence s = scheduler.scheduled(i);
-            int n = scheduler.chunk(i);
-            int firstPos = s.cached();
-            int from = scheduler.logitsFrom(i);
-            int row = scheduler.firstLogitRow(i);
+        for (StepPlan.Run run : plan.runs()) {
+            Sequence s = run.sequence();
+            int n = run.length();
+            int firstPos = run.firstPosition();
+            int row = run.firstLogitRow();
             boolean finished;
-            if (s.verifying()) {
-                finished = verify(s, logits, row, now);
+            if (run.verifying()) {
+                finished = verify(s, logits, row, now, plan.speculating());
             } else {
                 if (firstPos < s.promptLength()) {
                     if (s.preemptions() == 0) { // a recompute after a preemption is not new prompt work
@@ -195,10 +194,10 @@ public final class Engine implements AutoCloseable {
                 s.markCached(n);
                 finished = false;
                 if (s.uncached() == 0) {
-                    int lastRow = row + (n - 1 - from);
+                    int lastRow = run.lastLogitRow();
                     finished = poisoned(s, logits, lastRow * vocabSize) || emitNext(s, logits, lastRow * vocabSize, now);
                     if (!finished) {
-                        queueDraft(s, lastRow);
+                        queueDraft(s, lastRow, plan.speculating());
                     }
                 }
             }
@@ -224,7 +223,7 @@ public final class Engine implements AutoCloseable {
      * sequence's own sampler, and accepted while it equals the candidate, so the output is what
      * decoding one token at a time gives. KV of rejected positions is dropped by not counting it.
      */
-    private boolean verify(Sequence s, float[] logits, int row, long now) {
+    private boolean verify(Sequence s, float[] logits, int row, long now, boolean speculating) {
         int k = s.draftLen();
         int matched = 0;
         boolean finished = false;
@@ -244,14 +243,14 @@ public final class Engine implements AutoCloseable {
         s.accepted(matched);
         metrics.speculated(k, matched);
         if (!finished) {
-            queueDraft(s, row + matched);
+            queueDraft(s, row + matched, speculating);
         }
         return finished;
     }
 
     /** Marks the sequence for candidates from its last accepted row, proposed after the step. */
-    private void queueDraft(Sequence s, int hiddenRow) {
-        if (s.speculate() == 0 || !scheduler.speculating()) {
+    private void queueDraft(Sequence s, int hiddenRow, boolean speculating) {
+        if (s.speculate() == 0 || !speculating) {
             s.drafted(0);
             return;
         }

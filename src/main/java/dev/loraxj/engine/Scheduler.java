@@ -5,7 +5,6 @@ import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -58,12 +57,7 @@ final class Scheduler {
     private long lastSerial;
     private int waitingCount;
 
-    // The plan of the last schedule(): scheduled[i] runs chunk[i] tokens; logits from logitsFrom[i].
-    private Sequence[] scheduled = new Sequence[16];
-    private int[] chunk = new int[16];
-    private int[] logitsFrom = new int[16];
-    private int[] firstLogitRow = new int[16];
-    private int numScheduled;
+    private final List<StepPlan.Run> runs = new ArrayList<>(); // this step's runs, until the plan copies them
 
     /**
      * @param maxLogitRows cap on rows of logits one sequence asks for in a step (prefill details
@@ -183,10 +177,11 @@ final class Scheduler {
     /**
      * Rotates the active set, gives running sequences the KV blocks this step writes (preempting
      * the newest when the pool runs dry), admits what fits, and fills {@code batch} with this step's tokens.
+     * Returns the runs in the batch, in its order.
      */
-    void schedule(StepBatch batch, long now, Tokenizer tokenizer) {
+    StepPlan schedule(StepBatch batch, long now, Tokenizer tokenizer) {
         batch.clear();
-        numScheduled = 0;
+        runs.clear();
         rotate(now);
         speculating = running.size() <= speculativeMaxBatch;
         boolean preemptedAny = grow();
@@ -233,6 +228,7 @@ final class Scheduler {
         for (Sequence s : running) {
             fill(batch, s);
         }
+        return new StepPlan(runs, speculating);
     }
 
     /**
@@ -413,11 +409,6 @@ final class Scheduler {
         return queues.get(s.adapterKey() == null ? BASE : s.adapterKey());
     }
 
-    /** Whether this step verifies candidates (few enough sequences that the extra rows pay). */
-    boolean speculating() {
-        return speculating;
-    }
-
     /** Decides the sequence's run of tokens this step (kept in it until the batch is filled); returns the prefill tokens it uses. */
     private int decide(Sequence s, int budget) {
         int uncached = s.uncached();
@@ -458,37 +449,6 @@ final class Scheduler {
     }
 
     private void record(StepBatch batch, Sequence s, int n, int from) {
-        if (numScheduled == scheduled.length) {
-            int cap = scheduled.length * 2;
-            scheduled = Arrays.copyOf(scheduled, cap);
-            chunk = Arrays.copyOf(chunk, cap);
-            logitsFrom = Arrays.copyOf(logitsFrom, cap);
-            firstLogitRow = Arrays.copyOf(firstLogitRow, cap);
-        }
-        firstLogitRow[numScheduled] = batch.numLogitRows();
-        scheduled[numScheduled] = s;
-        chunk[numScheduled] = n;
-        logitsFrom[numScheduled] = from;
-        numScheduled++;
-    }
-
-    int numScheduled() {
-        return numScheduled;
-    }
-
-    Sequence scheduled(int i) {
-        return scheduled[i];
-    }
-
-    int chunk(int i) {
-        return chunk[i];
-    }
-
-    int logitsFrom(int i) {
-        return logitsFrom[i];
-    }
-
-    int firstLogitRow(int i) {
-        return firstLogitRow[i];
+        runs.add(new StepPlan.Run(s, n, from, batch.numLogitRows(), s.verifying(), s.cached()));
     }
 }

@@ -43,10 +43,9 @@ class SchedulerTest {
     }
 
     static List<Sequence> running(Scheduler s, StepBatch b, long now) {
-        s.schedule(b, now, tokenizer);
         List<Sequence> out = new ArrayList<>();
-        for (int i = 0; i < s.numScheduled(); i++) {
-            out.add(s.scheduled(i));
+        for (StepPlan.Run run : s.schedule(b, now, tokenizer).runs()) {
+            out.add(run.sequence());
         }
         return out;
     }
