@@ -6,10 +6,7 @@ import dev.loraxj.model.IncrementalDetokenizer;
 import dev.loraxj.model.Tokenizer;
 import org.jboss.logging.Logger;
 
-import dev.loraxj.backend.MedusaHeads;
-
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -32,6 +29,7 @@ public final class Engine implements AutoCloseable {
     private final KvBlockPool pool;
     private final Scheduler scheduler;
     private final StepBatch batch;
+    private final MedusaDrafter drafter;
     private final int vocabSize;
     private final int[] eos;
     private static final Object WAKE = new Object();
@@ -40,11 +38,6 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
     private int[] altIds = new int[0];
-    private float[] medusaLogits = new float[0];
-    private float[] draftHidden = new float[0];
-    private Sequence[] draftSeqs = new Sequence[16];
-    private int[] draftRows = new int[16];
-    private int numDrafts;
     private float[] altLogprobs = new float[0];
 
     public Engine(Backend backend, Tokenizer tokenizer, EngineConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
@@ -59,6 +52,7 @@ public final class Engine implements AutoCloseable {
                 config.maxActiveAdapters(), config.adapterCycleNanos(), config.medusa(), config.speculativeTokens(),
                 config.speculativeMaxBatch()).reservingWorstCase(config.reserveWorstCase());
         this.batch = new StepBatch(vocabSize);
+        this.drafter = new MedusaDrafter(backend);
         this.eos = tokenizer.eosIds();
         this.thread = Thread.ofPlatform().name("loraxj-engine").daemon(true).unstarted(this::run);
     }
@@ -197,7 +191,7 @@ public final class Engine implements AutoCloseable {
                     int lastRow = run.lastLogitRow();
                     finished = poisoned(s, logits, lastRow * vocabSize) || emitNext(s, logits, lastRow * vocabSize, now);
                     if (!finished) {
-                        queueDraft(s, lastRow, plan.speculating());
+                        drafter.queue(s, lastRow, plan.speculating());
                     }
                 }
             }
@@ -209,7 +203,7 @@ public final class Engine implements AutoCloseable {
                 done.add(s);
             }
         }
-        runDrafts();
+        drafter.draft();
         if (done != null) {
             done.forEach(scheduler::retire);
         }
@@ -243,81 +237,9 @@ public final class Engine implements AutoCloseable {
         s.accepted(matched);
         metrics.speculated(k, matched);
         if (!finished) {
-            queueDraft(s, row + matched, speculating);
+            drafter.queue(s, row + matched, speculating);
         }
         return finished;
-    }
-
-    /** Marks the sequence for candidates from its last accepted row, proposed after the step. */
-    private void queueDraft(Sequence s, int hiddenRow, boolean speculating) {
-        if (s.speculate() == 0 || !speculating) {
-            s.drafted(0);
-            return;
-        }
-        if (numDrafts == draftRows.length) {
-            draftRows = Arrays.copyOf(draftRows, numDrafts * 2);
-            draftSeqs = Arrays.copyOf(draftSeqs, numDrafts * 2);
-        }
-        draftSeqs[numDrafts] = s;
-        draftRows[numDrafts++] = hiddenRow;
-    }
-
-    /**
-     * Proposes every queued sequence's candidates: top-1 of each Medusa head. Sequences that share
-     * heads run through them together, so each head's weights are read once per step.
-     */
-    private void runDrafts() {
-        int d = backend.config().hiddenSize();
-        float[] hidden = backend.finalHidden();
-        boolean[] handled = new boolean[numDrafts];
-        for (int first = 0; first < numDrafts; first++) {
-            if (handled[first]) {
-                continue;
-            }
-            MedusaHeads heads = draftSeqs[first].medusa();
-            int n = 0;
-            for (int j = first; j < numDrafts; j++) {
-                if (!handled[j] && draftSeqs[j].medusa() == heads) {
-                    n++;
-                }
-            }
-            if (draftHidden.length < n * d) {
-                draftHidden = new float[n * d];
-            }
-            if (medusaLogits.length < heads.numHeads() * n * vocabSize) {
-                medusaLogits = new float[heads.numHeads() * n * vocabSize];
-            }
-            Sequence[] group = new Sequence[n];
-            int r = 0;
-            for (int j = first; j < numDrafts; j++) {
-                if (!handled[j] && draftSeqs[j].medusa() == heads) {
-                    handled[j] = true;
-                    group[r] = draftSeqs[j];
-                    System.arraycopy(hidden, draftRows[j] * d, draftHidden, r * d, d);
-                    r++;
-                }
-            }
-            backend.medusa(heads, draftHidden, n, medusaLogits);
-            for (int j = 0; j < n; j++) {
-                int k = group[j].speculate();
-                for (int i = 0; i < k; i++) {
-                    group[j].propose(i, argmax(medusaLogits, (i * n + j) * vocabSize, vocabSize));
-                }
-                group[j].drafted(k);
-            }
-        }
-        Arrays.fill(draftSeqs, 0, numDrafts, null);
-        numDrafts = 0;
-    }
-
-    private static int argmax(float[] v, int off, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) {
-            if (v[off + i] > v[off + best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private void publishGauges() {
