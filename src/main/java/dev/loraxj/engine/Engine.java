@@ -25,7 +25,6 @@ public final class Engine implements AutoCloseable {
     private static final int MAX_LOGIT_FLOATS = 1 << 24;
 
     private final Backend backend;
-    private final Tokenizer tokenizer;
     private final EngineMetrics metrics;
     private final KvBlockPool pool;
     private final Scheduler scheduler;
@@ -41,7 +40,6 @@ public final class Engine implements AutoCloseable {
 
     public Engine(Backend backend, Tokenizer tokenizer, EngineConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
         this.backend = backend;
-        this.tokenizer = tokenizer;
         this.vocabSize = backend.config().vocabSize();
         int numBlocks = Math.max(1, config.maxBatchTotalTokens() / config.blockSize());
         this.pool = new KvBlockPool(numBlocks, config.blockSize(), config.prefixCaching());
@@ -158,7 +156,7 @@ public final class Engine implements AutoCloseable {
     private boolean step() {
         long t0 = System.nanoTime();
         metrics.cancelled(scheduler.dropCancelledAndFailed(s -> s.listener().onError(s.gateError())));
-        StepPlan plan = scheduler.schedule(batch, t0, tokenizer);
+        StepPlan plan = scheduler.schedule(batch, t0);
         publishGauges();
         if (batch.numTokens() == 0) {
             return false;

@@ -134,7 +134,8 @@ final class OutputProcessor {
             metrics.nextToken(now - s.lastTokenNanos());
         }
         s.tokenAt(now);
-        String text = s.detokenizer().next(id);
+        IncrementalDetokenizer detokenizer = detokenizer(s);
+        String text = detokenizer.next(id);
         FinishReason finish = null;
         if (!req.stopping().ignoreEos() && isEos(id)) {
             finish = FinishReason.EOS_TOKEN;
@@ -144,9 +145,9 @@ final class OutputProcessor {
             finish = FinishReason.STOP_SEQUENCE;
         }
         if (finish != null) {
-            text += s.detokenizer().flush();
+            text += detokenizer.flush();
         }
-        TokenInfo token = new TokenInfo(id, text, logprob, tokenizer.isSpecial(id), alternatives(req, sampler, s.detokenizer(), finish != null));
+        TokenInfo token = new TokenInfo(id, text, logprob, tokenizer.isSpecial(id), alternatives(req, sampler, detokenizer, finish != null));
         if (req.details()) {
             s.details().add(token);
         }
@@ -159,6 +160,14 @@ final class OutputProcessor {
                 s.prefill(), s.details(), s.logprobSum(), s.skipped(), s.queuedNanos(), s.startNanos(), now);
         s.listener().onEvent(new TokenEvent.Finished(token, g));
         return true;
+    }
+
+    /** The sequence's detokenizer, started at its first token (kept across a preemption, as the tokens sent are). */
+    private IncrementalDetokenizer detokenizer(Sequence s) {
+        if (s.detokenizer() == null) {
+            s.detokenizer(new IncrementalDetokenizer(tokenizer, s.request().promptIds()));
+        }
+        return s.detokenizer();
     }
 
     /** Each alternative decoded in the chosen token's context, as the chosen token's text was. */

@@ -1,7 +1,6 @@
 package dev.loraxj.engine;
 
 import dev.loraxj.backend.StepBatch;
-import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -179,7 +178,7 @@ final class Scheduler {
      * the newest when the pool runs dry), admits what fits, and fills {@code batch} with this step's tokens.
      * Returns the runs in the batch, in its order.
      */
-    StepPlan schedule(StepBatch batch, long now, Tokenizer tokenizer) {
+    StepPlan schedule(StepBatch batch, long now) {
         batch.clear();
         runs.clear();
         rotate(now);
@@ -220,7 +219,7 @@ final class Scheduler {
                 prefixHits++;
                 prefixHitTokens += hit.tokens(pool.blockSize());
             }
-            next.started(now, ++admissions, tokenizer);
+            next.started(now, ++admissions);
             insertGrouped(next);
             byAge.add(next);
             budget -= decideAndShare(next, budget);

@@ -3,7 +3,6 @@ package dev.loraxj.engine;
 import dev.loraxj.backend.LoraAdapter;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.IncrementalDetokenizer;
-import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -300,17 +299,21 @@ public final class Sequence {
         specRun = new int[speculate + 1];
     }
 
-    /** Admitted to the batch (again, after a preemption: its stream state is kept). */
-    void started(long now, long stamp, Tokenizer tokenizer) {
+    /** Admitted to the batch (again, after a preemption: its start time and stream state are kept). */
+    void started(long now, long stamp) {
         admittedAt = stamp;
-        if (detokenizer == null) {
+        if (preemptions == 0) {
             startNanos = now;
-            detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
         }
     }
 
+    /** Its stream's detokenizer; null until the output processor starts it at the first token. */
     IncrementalDetokenizer detokenizer() {
         return detokenizer;
+    }
+
+    void detokenizer(IncrementalDetokenizer d) {
+        detokenizer = d;
     }
 
     long lastTokenNanos() {

@@ -1,10 +1,6 @@
 package dev.loraxj.engine;
 
-import dev.loraxj.SharedAssets;
 import dev.loraxj.backend.StepBatch;
-import dev.loraxj.model.Tokenizer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -18,19 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The scheduler's adapter semantics, step by step with a controlled clock. */
 class SchedulerTest {
 
-    static Tokenizer tokenizer;
     static final SequenceAdapter NONE = new SequenceAdapter((layer, module) -> null, null);
     long ids;
-
-    @BeforeAll
-    static void load() {
-        tokenizer = Tokenizer.load(SharedAssets.stories260K());
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
 
     Sequence seq(Object adapter, CompletableFuture<SequenceAdapter> gate) {
         GenerationRequest r = new GenerationRequest(new int[] {1, 403}, SamplingParams.greedy(),
@@ -44,7 +29,7 @@ class SchedulerTest {
 
     static List<Sequence> running(Scheduler s, StepBatch b, long now) {
         List<Sequence> out = new ArrayList<>();
-        for (StepPlan.Run run : s.schedule(b, now, tokenizer).runs()) {
+        for (StepPlan.Run run : s.schedule(b, now).runs()) {
             out.add(run.sequence());
         }
         return out;
