@@ -429,7 +429,7 @@ final class Scheduler {
         return decoding ? 0 : n;
     }
 
-    /** Adds the run {@link #decide} chose to the batch. */
+    /** Adds the run {@link #decide} chose to the batch, and to this step's plan. */
     private void fill(StepBatch batch, Sequence s) {
         int n = s.scheduledRun();
         if (n <= 0) {
