@@ -2,11 +2,9 @@ package dev.loraxj.engine;
 
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.backend.AdapterSlot;
-import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -57,12 +55,7 @@ final class Scheduler {
     private long prefixHitTokens;
     private int waitingCount;
 
-    // The plan of the last schedule(): scheduled[i] runs chunk[i] tokens; logits from logitsFrom[i].
-    private Sequence[] scheduled = new Sequence[16];
-    private int[] chunk = new int[16];
-    private int[] logitsFrom = new int[16];
-    private int[] firstLogitRow = new int[16];
-    private int numScheduled;
+    private final List<StepPlan.Run> runs = new ArrayList<>(); // this step's runs, until the plan copies them
 
     /**
      * @param maxLogitRows cap on rows of logits one sequence asks for in a step (prefill details
@@ -182,10 +175,11 @@ final class Scheduler {
     /**
      * Rotates the active set, gives running sequences the KV blocks this step writes (preempting
      * the newest when the pool runs dry), admits what fits, and fills {@code batch} with this step's tokens.
+     * Returns the runs in the batch, in its order.
      */
-    void schedule(StepBatch batch, long now, Tokenizer tokenizer) {
+    StepPlan schedule(StepBatch batch, long now) {
         batch.clear();
-        numScheduled = 0;
+        runs.clear();
         rotate(now);
         speculating = running.size() <= speculativeMaxBatch;
         boolean preemptedAny = grow();
@@ -224,7 +218,7 @@ final class Scheduler {
                 prefixHits++;
                 prefixHitTokens += hit.tokens(pool.blockSize());
             }
-            next.started(now, ++admissions, tokenizer);
+            next.started(now, ++admissions);
             insertGrouped(next);
             byAge.add(next);
             budget -= decideAndShare(next, budget);
@@ -232,6 +226,7 @@ final class Scheduler {
         for (Sequence s : running) {
             fill(batch, s);
         }
+        return new StepPlan(runs, speculating);
     }
 
     /**
@@ -242,8 +237,8 @@ final class Scheduler {
      */
     private int decideAndShare(Sequence s, int budget) {
         int used = decide(s, budget);
-        if (s.plannedRun() > 0 && !s.request().prefillDetails()) {
-            register(s, s.cached() + (s.plannedSpeculative() ? 1 : s.plannedRun()));
+        if (s.scheduledRun() > 0 && !s.request().prefillDetails()) {
+            register(s, s.cached() + (s.verifying() ? 1 : s.scheduledRun()));
         }
         return used;
     }
@@ -409,18 +404,13 @@ final class Scheduler {
         return queues.get(s.adapterKey() == null ? BASE : s.adapterKey());
     }
 
-    /** Whether this step verifies candidates (few enough sequences that the extra rows pay). */
-    boolean speculating() {
-        return speculating;
-    }
-
     /** Decides the sequence's run of tokens this step (kept in it until the batch is filled); returns the prefill tokens it uses. */
     private int decide(Sequence s, int budget) {
         int uncached = s.uncached();
         boolean decoding = !s.prefilling();
         int room = s.blocks().size() * pool.blockSize() - s.cached(); // never write past the blocks it holds
         if (decoding && s.draftLen() > 0 && speculating && room >= 1 + s.draftLen()) {
-            s.plan(1 + s.draftLen(), true);
+            s.scheduleRun(1 + s.draftLen(), true);
             return 0;
         }
         if (decoding) {
@@ -431,17 +421,17 @@ final class Scheduler {
             n = Math.min(n, maxLogitRows);
         }
         n = Math.max(0, n);
-        s.plan(n, false);
+        s.scheduleRun(n, false);
         return decoding ? 0 : n;
     }
 
-    /** Adds the run {@link #decide} chose to the batch. */
+    /** Adds the run {@link #decide} chose to the batch, and to this step's plan. */
     private void fill(StepBatch batch, Sequence s) {
-        int n = s.plannedRun();
+        int n = s.scheduledRun();
         if (n <= 0) {
             return;
         }
-        if (s.plannedSpeculative()) {
+        if (s.verifying()) {
             record(batch, s, n, 0);
             batch.addSequence(s.specRun(), 0, n, s.cached(), s.blocks().array(), 0, s.lora());
             return;
@@ -454,37 +444,6 @@ final class Scheduler {
     }
 
     private void record(StepBatch batch, Sequence s, int n, int from) {
-        if (numScheduled == scheduled.length) {
-            int cap = scheduled.length * 2;
-            scheduled = Arrays.copyOf(scheduled, cap);
-            chunk = Arrays.copyOf(chunk, cap);
-            logitsFrom = Arrays.copyOf(logitsFrom, cap);
-            firstLogitRow = Arrays.copyOf(firstLogitRow, cap);
-        }
-        firstLogitRow[numScheduled] = batch.numLogitRows();
-        scheduled[numScheduled] = s;
-        chunk[numScheduled] = n;
-        logitsFrom[numScheduled] = from;
-        numScheduled++;
-    }
-
-    int numScheduled() {
-        return numScheduled;
-    }
-
-    Sequence scheduled(int i) {
-        return scheduled[i];
-    }
-
-    int chunk(int i) {
-        return chunk[i];
-    }
-
-    int logitsFrom(int i) {
-        return logitsFrom[i];
-    }
-
-    int firstLogitRow(int i) {
-        return firstLogitRow[i];
+        runs.add(new StepPlan.Run(s, n, from, batch.numLogitRows(), s.verifying(), s.cached()));
     }
 }

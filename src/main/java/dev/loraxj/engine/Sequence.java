@@ -3,7 +3,6 @@ package dev.loraxj.engine;
 import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.IncrementalDetokenizer;
-import dev.loraxj.model.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -47,8 +46,8 @@ public final class Sequence {
     private long admittedAt;
     private int preemptions;
     private final PrefixChain chain = new PrefixChain();
-    private int plannedRun;
-    private boolean plannedSpeculative;
+    private int scheduledRun;   // tokens the scheduler gave it this step, kept until the batch is filled
+    private boolean verifying;  // whether that run verifies candidates
     private long adapterSerial;
 
     /**
@@ -221,17 +220,17 @@ public final class Sequence {
     }
 
     /** The run the scheduler chose for this step: {@code n} tokens, a verification of candidates or not. */
-    void plan(int n, boolean speculative) {
-        plannedRun = n;
-        plannedSpeculative = speculative;
+    void scheduleRun(int n, boolean verifying) {
+        scheduledRun = n;
+        this.verifying = verifying;
     }
 
-    int plannedRun() {
-        return plannedRun;
+    int scheduledRun() {
+        return scheduledRun;
     }
 
-    boolean plannedSpeculative() {
-        return plannedSpeculative;
+    boolean verifying() {
+        return verifying;
     }
 
     /** Its place in the prefix cache's chain of full blocks. */
@@ -300,17 +299,21 @@ public final class Sequence {
         specRun = new int[speculate + 1];
     }
 
-    /** Admitted to the batch (again, after a preemption: its stream state is kept). */
-    void started(long now, long stamp, Tokenizer tokenizer) {
+    /** Admitted to the batch (again, after a preemption: its start time and stream state are kept). */
+    void started(long now, long stamp) {
         admittedAt = stamp;
-        if (detokenizer == null) {
+        if (preemptions == 0) {
             startNanos = now;
-            detokenizer = new IncrementalDetokenizer(tokenizer, request.promptIds());
         }
     }
 
+    /** Its stream's detokenizer; null until the output processor starts it at the first token. */
     IncrementalDetokenizer detokenizer() {
         return detokenizer;
+    }
+
+    void detokenizer(IncrementalDetokenizer d) {
+        detokenizer = d;
     }
 
     long lastTokenNanos() {

@@ -1,10 +1,6 @@
 package dev.loraxj.engine;
 
-import dev.loraxj.SharedAssets;
 import dev.loraxj.backend.StepBatch;
-import dev.loraxj.model.Tokenizer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -18,21 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The scheduler's adapter semantics, step by step with a controlled clock. */
 class SchedulerTest {
 
-    static Tokenizer tokenizer;
     static final SequenceAdapter NONE = adapter();
     /** One slot per adapter key, as the store registers one per loaded adapter. */
     final java.util.Map<Object, SequenceAdapter> slots = new java.util.HashMap<>();
     long ids;
-
-    @BeforeAll
-    static void load() {
-        tokenizer = Tokenizer.load(SharedAssets.stories260K());
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
 
     Sequence seq(Object adapter, CompletableFuture<SequenceAdapter> gate) {
         GenerationRequest r = new GenerationRequest(new int[] {1, 403}, SamplingParams.greedy(),
@@ -49,10 +34,9 @@ class SchedulerTest {
     }
 
     static List<Sequence> running(Scheduler s, StepBatch b, long now) {
-        s.schedule(b, now, tokenizer);
         List<Sequence> out = new ArrayList<>();
-        for (int i = 0; i < s.numScheduled(); i++) {
-            out.add(s.scheduled(i));
+        for (StepPlan.Run run : s.schedule(b, now).runs()) {
+            out.add(run.sequence());
         }
         return out;
     }
