@@ -37,7 +37,7 @@ public final class AdapterMerger {
     }
 
     /** Fetches the parts with {@code fetch}, merges them, and plans the result for the store. */
-    public static AdapterPlan plan(MergeSpec spec, Function<AdapterRef, Path> fetch, ModelConfig base, AdapterSlots slots) {
+    public static PendingAdapter plan(MergeSpec spec, Function<AdapterRef, Path> fetch, ModelConfig base, AdapterSlots slots) {
         List<Map<String, float[]>> parts = new ArrayList<>();
         Map<String, long[]> shapes = new TreeMap<>();
         for (AdapterRef ref : spec.adapters()) {
@@ -124,7 +124,7 @@ public final class AdapterMerger {
         }
         LoraWeights result = weights;
         AdapterFootprint footprint = slots.footprint(result.updates().stream().map(dev.loraxj.backend.LoraUpdate::shape).toList());
-        return new AdapterPlan() {
+        return new PendingAdapter() {
             @Override
             public AdapterFootprint footprint() {
                 return footprint;
@@ -132,7 +132,7 @@ public final class AdapterMerger {
 
             @Override
             public LoadedAdapter materialize() {
-                return ServedAdapter.of(result, null, Optional.empty(), slots);
+                return LoadedAdapter.of(result, null, Optional.empty(), slots);
             }
         };
     }

@@ -37,7 +37,7 @@ public final class AdapterStore {
         ApiToken token; // of the request that started the load; dropped once loaded
         final CompletableFuture<LoadedAdapter> future = new CompletableFuture<>();
         State state = State.FETCHING;
-        AdapterPlan plan;
+        PendingAdapter plan;
         LoadedAdapter adapter;
         AdapterFootprint footprint = AdapterFootprint.NONE;
         int leases;
@@ -79,7 +79,7 @@ public final class AdapterStore {
         }
     }
 
-    private final BiFunction<AdapterRef, ApiToken, AdapterPlan> planner;
+    private final BiFunction<AdapterRef, ApiToken, PendingAdapter> planner;
     private final AdapterFootprint budget;
     private final Executor loaders;
     private final Map<AdapterRef, Entry> entries = new HashMap<>();
@@ -97,12 +97,12 @@ public final class AdapterStore {
      *                first (blocking, on a loader thread)
      * @param budget  bytes of adapter weights held at most, in each tier alike
      */
-    public AdapterStore(BiFunction<AdapterRef, ApiToken, AdapterPlan> planner, long budget, Executor loaders, MeterRegistry registry) {
+    public AdapterStore(BiFunction<AdapterRef, ApiToken, PendingAdapter> planner, long budget, Executor loaders, MeterRegistry registry) {
         this(planner, new AdapterFootprint(budget, budget), loaders, registry);
     }
 
     /** As above, with a budget per tier: the backend's device, and host memory. */
-    public AdapterStore(BiFunction<AdapterRef, ApiToken, AdapterPlan> planner, AdapterFootprint budget, Executor loaders,
+    public AdapterStore(BiFunction<AdapterRef, ApiToken, PendingAdapter> planner, AdapterFootprint budget, Executor loaders,
                         MeterRegistry registry) {
         this.planner = planner;
         this.budget = budget;
@@ -223,7 +223,7 @@ public final class AdapterStore {
     }
 
     private void fetch(Entry e) {
-        AdapterPlan plan;
+        PendingAdapter plan;
         try {
             plan = planner.apply(e.ref, e.token);
         } catch (Throwable t) {

@@ -12,7 +12,7 @@ import dev.loraxj.adapter.HubAdapterSource;
 import dev.loraxj.adapter.HubClient;
 import dev.loraxj.adapter.MedusaLoader;
 import io.quarkus.arc.All;
-import dev.loraxj.adapter.ServedAdapter;
+import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.backend.AdapterFootprint;
 import dev.loraxj.backend.AdapterSlots;
 import dev.loraxj.backend.Backend;
@@ -161,7 +161,7 @@ public class ModelHost {
         AdapterSlots slots = engine.slots();
         AdapterStore store = new AdapterStore((ref, token) -> ref.source().equals(MergeSpec.SOURCE)
                 ? AdapterMerger.plan(MergeSpec.parse(ref), part -> catalog.source(part.source()).fetch(part, token), modelConfig, slots)
-                : ServedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots),
+                : LoadedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots),
                 adapterBudget(), loaders, registry);
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());

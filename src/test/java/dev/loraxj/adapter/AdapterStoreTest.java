@@ -2,6 +2,9 @@ package dev.loraxj.adapter;
 
 import dev.loraxj.backend.AdapterFootprint;
 import dev.loraxj.backend.AdapterSlot;
+import dev.loraxj.backend.AdapterSlots;
+import dev.loraxj.backend.LoraShape;
+import dev.loraxj.backend.LoraUpdate;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -46,7 +49,7 @@ class AdapterStoreTest {
                 throw new AdapterException("adapter " + ref.id() + " is corrupt");
             }
             long bytes = Long.parseLong(ref.id().substring(ref.id().indexOf(':') + 1));
-            return new AdapterPlan() {
+            return new PendingAdapter() {
                 @Override
                 public AdapterFootprint footprint() {
                     return new AdapterFootprint(bytes, 0);
@@ -55,27 +58,24 @@ class AdapterStoreTest {
                 @Override
                 public LoadedAdapter materialize() {
                     peakSeen.accumulateAndGet(self[0].heldBytes(), Math::max);
-                    return new LoadedAdapter() {
+                    AdapterSlot slot = new AdapterSlot(new AdapterFootprint(bytes, 0)) { };
+                    return new LoadedAdapter(slot, null, java.util.Optional.empty(), "fake", new AdapterSlots() {
                         @Override
-                        public AdapterSlot lora() {
-                            return null;
+                        public AdapterFootprint footprint(List<LoraShape> shapes) {
+                            throw new AssertionError("not asked");
                         }
 
                         @Override
-                        public AdapterFootprint footprint() {
-                            return new AdapterFootprint(bytes, 0);
+                        public AdapterSlot register(List<LoraUpdate> updates) {
+                            throw new AssertionError("not asked");
                         }
 
                         @Override
-                        public void release() {
+                        public void release(AdapterSlot s) {
+                            assertTrue(s == slot);
                             released.computeIfAbsent(ref.id(), k -> new AtomicInteger()).incrementAndGet();
                         }
-
-                        @Override
-                        public String description() {
-                            return "fake";
-                        }
-                    };
+                    });
                 }
             };
         }, budget, loaders, new SimpleMeterRegistry());

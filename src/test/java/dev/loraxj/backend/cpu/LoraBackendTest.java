@@ -5,7 +5,6 @@ import dev.loraxj.backend.Sequences;
 import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.adapter.RandomLora;
-import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.LinearModule;
 import dev.loraxj.model.Checkpoint;
