@@ -25,7 +25,7 @@ import java.util.regex.Matcher;
 /**
  * Builds a merged adapter from its parts: each adapter's own scale is folded into its lora_B, then
  * every lora_A and every lora_B tensor is merged separately (LoRAX's algorithm, see
- * {@link AdapterMerge}); the result targets the union of the modules with scale 1.
+ * {@link TensorMerge}); the result targets the union of the modules with scale 1.
  */
 public final class AdapterMerger {
 
@@ -90,7 +90,7 @@ public final class AdapterMerger {
             for (int i = 0; i < w.length; i++) {
                 w[i] = weights.get(i);
             }
-            float[] out = AdapterMerge.merge(present, w, spec.strategy(), spec.density(), spec.signMethod(), random);
+            float[] out = TensorMerge.merge(present, w, spec.strategy(), spec.density(), spec.signMethod(), random);
             if (firstNonFinite(out) >= 0) {
                 throw new AdapterRequestException("`merged_adapters.weights` make " + e.getKey()
                         + " non-finite (it overflows a float); use smaller weights");

@@ -4,7 +4,7 @@ import dev.loraxj.adapter.AdapterNotFoundException;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.config.LoraxjConfig;
-import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.ModelHost;
 import dev.loraxj.service.ModelRuntime;
@@ -81,7 +81,7 @@ public class OpenaiRoutes {
         ex.vertx().executeBlocking(() -> {
             List<ValidRequest> valid = new ArrayList<>();
             for (String prompt : prompts) {
-                valid.add(service.validate(new GenerateRequest(prompt, plan.parameters(), plan.stream()), plan.stream(), authorization));
+                valid.add(service.validate(new LoraxRequest(prompt, plan.parameters(), plan.stream()), plan.stream(), authorization));
             }
             return valid;
         }, false).onComplete(ar -> {
@@ -121,7 +121,7 @@ public class OpenaiRoutes {
             return;
         }
         String authorization = ex.authorization();
-        ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest(PROBE, plan.parameters(), plan.stream()),
+        ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest(PROBE, plan.parameters(), plan.stream()),
                 plan.stream(), authorization), false).onComplete(probe -> {
             if (probe.failed()) {
                 OpenaiErrors.of(probe.cause(), names).send(ex);
@@ -141,7 +141,7 @@ public class OpenaiRoutes {
                     OpenaiErrors.of(failure, names).send(ex);
                     return;
                 }
-                ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest(chatPrompt.render(rt, loaded, messages),
+                ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest(chatPrompt.render(rt, loaded, messages),
                         plan.parameters(), plan.stream()), plan.stream(), authorization), false).onComplete(valid -> {
                     if (valid.failed()) {
                         OpenaiErrors.of(valid.cause(), names).send(ex);

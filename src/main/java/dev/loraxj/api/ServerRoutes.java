@@ -2,7 +2,7 @@ package dev.loraxj.api;
 
 import dev.loraxj.model.TokenSpan;
 import dev.loraxj.service.GenerateParameters;
-import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.Limits;
 import dev.loraxj.service.ModelHost;
@@ -139,7 +139,7 @@ public class ServerRoutes {
         }
         GenerateParameters one = new GenerateParameters(null, null, null, null, null, null, null, null, null, null,
                 null, null, null, 1, null, null, null, null, null, null, null, null, null, null, null, null);
-        ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest("Where should Johnny live?", one, null), false), false)
+        ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest("Where should Johnny live?", one, null), false), false)
                 .onComplete(ar -> {
                     if (ar.failed()) {
                         ex.json(503, new ErrorResponse("unhealthy: " + ar.cause().getMessage(), "healthcheck"));

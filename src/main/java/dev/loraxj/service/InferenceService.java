@@ -45,7 +45,7 @@ public class InferenceService {
     }
 
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
-    public ValidRequest validate(GenerateRequest request, boolean streaming) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming) {
         return validate(request, streaming, null);
     }
 
@@ -53,7 +53,7 @@ public class InferenceService {
      * As above; {@code authorization} is the HTTP Authorization header (null if none), whose Bearer
      * token is used for private adapters when the request has no {@code api_token}.
      */
-    public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
         ModelRuntime rt = host.runtime();
         return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), host.servedModel(),
                 host.defaultAdapterId().orElse(null)).validate(request, streaming, authorization);
@@ -65,7 +65,7 @@ public class InferenceService {
      */
     public Multi<TokenEvent> stream(ValidRequest request) {
         Permit permit = acquire();
-        return events(request.sequence(), request).onTermination().invoke(permit::release);
+        return events(request.generation(), request).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
@@ -76,7 +76,7 @@ public class InferenceService {
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request));
+            runs.add(events(i == 0 ? request.generation() : reseeded(request.generation()), request));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -105,7 +105,7 @@ public class InferenceService {
         }
         long blocks = 0;
         for (ValidRequest v : sequences) {
-            int prompt = v.sequence().promptIds().length;
+            int prompt = v.generation().promptIds().length;
             blocks += (prompt + l.kvBlockSize() - 1) / l.kvBlockSize() * (long) Math.max(1, v.bestOf());
         }
         long total = l.maxBatchTotalTokens() / l.kvBlockSize();

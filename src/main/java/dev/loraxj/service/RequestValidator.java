@@ -63,12 +63,12 @@ public final class RequestValidator {
         return catalog.canonical(AdapterRef.of(id, source));
     }
 
-    public ValidRequest validate(GenerateRequest request, boolean streaming) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming) {
         return validate(request, streaming, null);
     }
 
     /** @param authorization the request's Authorization header (a Bearer token), or null */
-    public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
         GenerateParameters p = request.params();
         if (request.inputs() == null || request.inputs().isEmpty()) {
             throw new ValidationException("`inputs` cannot be empty");
