@@ -168,8 +168,8 @@ public class GenerateRoutes {
     /** LoRAX's x-adapter-id and x-adapter-source, when the request ran with an adapter. */
     private static void adapterHeaders(HttpServerResponse r, ValidRequest valid) {
         if (valid.adapter() != null) {
-            r.putHeader("x-adapter-id", valid.adapter().id());
-            r.putHeader("x-adapter-source", valid.adapter().source());
+            r.putHeader("x-adapter-id", Responses.adapterId(valid.adapter()));
+            r.putHeader("x-adapter-source", Responses.adapterSource(valid.adapter()));
         }
     }
 

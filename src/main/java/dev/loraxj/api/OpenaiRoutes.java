@@ -1,6 +1,7 @@
 package dev.loraxj.api;
 
 import dev.loraxj.adapter.AdapterNotFoundException;
+import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.config.LoraxjConfig;
@@ -214,7 +215,12 @@ public class OpenaiRoutes {
         List<OpenaiWire.Model> data = new ArrayList<>();
         data.add(new OpenaiWire.Model(rt.modelId(), "model", started, "loraxj", null));
         Set<String> ids = new LinkedHashSet<>();
-        rt.adapters().list().forEach(a -> ids.add(a.ref().id()));
+        // merges are left out: `model` names one adapter, so a merge is nothing a client could ask for by name
+        rt.adapters().list().forEach(a -> {
+            if (a.key() instanceof AdapterRef ref) {
+                ids.add(ref.id());
+            }
+        });
         ids.remove(rt.modelId());
         ids.forEach(id -> data.add(new OpenaiWire.Model(id, "model", started, "loraxj", rt.modelId())));
         return data;

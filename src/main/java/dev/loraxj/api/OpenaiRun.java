@@ -60,7 +60,7 @@ final class OpenaiRun {
         long seed = r.sampling().seed() + i;
         GenerationRequest again = r.reseeded(seed, r.seedReported() == null ? null : seed);
         return new ValidRequest(v.inputs(), again, v.bestOf(), v.returnFullText(), v.details(), v.decoderInputDetails(),
-                v.adapter(), v.token(), v.mergedFrom());
+                v.adapter(), v.token());
     }
 
     void start() {

@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.model.TokenSpan;
 import dev.loraxj.service.GenerateParameters;
 import dev.loraxj.service.LoraxRequest;
@@ -100,6 +101,7 @@ public class ServerRoutes {
         }
     }
 
+    /** One adapter held; a merge is listed by its readable name, e.g. merge(a*0.7, b*0.3; linear), with source "merge". */
     public record AdapterListing(String id, String source, String revision, String state, long bytes, int leases,
                                  boolean pinned, String description) {
     }
@@ -117,7 +119,8 @@ public class ServerRoutes {
         try {
             ModelRuntime rt = host.runtime();
             List<AdapterListing> out = rt.adapters().list().stream()
-                    .map(i -> new AdapterListing(i.ref().id(), i.ref().source(), i.ref().revision(), i.state(), i.bytes(),
+                    .map(i -> new AdapterListing(Responses.adapterId(i.key()), Responses.adapterSource(i.key()),
+                            i.key() instanceof AdapterRef ref ? ref.revision() : null, i.state(), i.bytes(),
                             i.leases(), i.pinned(), i.description())).toList();
             ex.json(200, new AdapterList(out, rt.adapters().heldBytes(), rt.adapters().budget()));
         } catch (RuntimeException e) {
