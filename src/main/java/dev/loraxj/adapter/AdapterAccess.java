@@ -38,8 +38,19 @@ public final class AdapterAccess {
         this.refusals = Counter.builder("loraxj_adapter_access_refusals").description("Access checks that refused the caller").register(registry);
     }
 
-    /** Completes when the caller may use {@code ref}; fails with {@link AdapterAccessException} when not. */
-    public CompletableFuture<Void> check(AdapterRef ref, ApiToken token) {
+    /**
+     * Completes when the caller may use {@code key}: the adapter, or every adapter of a merge; fails
+     * with {@link AdapterAccessException} when not.
+     */
+    public CompletableFuture<Void> check(AdapterKey key, ApiToken token) {
+        return switch (key) {
+            case AdapterRef ref -> checkOne(ref, token);
+            case MergeSpec merge -> CompletableFuture.allOf(merge.adapters().stream().map(r -> checkOne(r, token))
+                    .toArray(CompletableFuture[]::new));
+        };
+    }
+
+    private CompletableFuture<Void> checkOne(AdapterRef ref, ApiToken token) {
         AdapterSource source = catalog.source(ref.source());
         if (!source.checksCallers()) {
             return CompletableFuture.completedFuture(null);

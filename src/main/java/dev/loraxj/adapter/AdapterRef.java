@@ -1,12 +1,13 @@
 package dev.loraxj.adapter;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
  * Which adapter a request names: its id within a source, and the revision (null for the source's
- * default). The key of everything adapter-related: loads, the store, the scheduler's queues.
+ * default).
  */
-public record AdapterRef(String id, String source, String revision) {
+public record AdapterRef(String id, String source, String revision) implements AdapterKey {
 
     public AdapterRef {
         Objects.requireNonNull(id, "id");
@@ -15,6 +16,17 @@ public record AdapterRef(String id, String source, String revision) {
 
     public static AdapterRef of(String id, String source) {
         return new AdapterRef(id, source, null);
+    }
+
+    /** The id, with {@code @revision} when one is pinned. */
+    @Override
+    public String name() {
+        return id + (revision == null ? "" : "@" + revision);
+    }
+
+    @Override
+    public List<AdapterRef> refs() {
+        return List.of(this);
     }
 
     @Override

@@ -27,13 +27,13 @@ public final class AdapterStore {
     private static final Logger LOG = Logger.getLogger(AdapterStore.class);
 
     /** What {@link #list()} reports of one adapter. */
-    public record Info(AdapterRef ref, String state, long bytes, int leases, boolean pinned, String description) {
+    public record Info(AdapterKey key, String state, long bytes, int leases, boolean pinned, String description) {
     }
 
     private enum State { FETCHING, WAITING_FOR_MEMORY, LOADING, READY }
 
     private final class Entry {
-        final AdapterRef ref;
+        final AdapterKey ref; // an adapter or a merge
         ApiToken token; // of the request that started the load; dropped once loaded
         final CompletableFuture<LoadedAdapter> future = new CompletableFuture<>();
         State state = State.FETCHING;
@@ -44,7 +44,7 @@ public final class AdapterStore {
         boolean pinned;
         long lastUsed;
 
-        Entry(AdapterRef ref) {
+        Entry(AdapterKey ref) {
             this.ref = ref;
         }
     }
@@ -62,7 +62,7 @@ public final class AdapterStore {
             return entry.future;
         }
 
-        public AdapterRef ref() {
+        public AdapterKey key() {
             return entry.ref;
         }
 
@@ -79,11 +79,11 @@ public final class AdapterStore {
         }
     }
 
-    private final BiFunction<AdapterRef, ApiToken, PendingAdapter> planner;
+    private final BiFunction<AdapterKey, ApiToken, PendingAdapter> planner;
     private final AdapterFootprint budget;
     private final Executor loaders;
-    private final Map<AdapterRef, Entry> entries = new HashMap<>();
-    private final Map<AdapterRef, Lease> pins = new HashMap<>();
+    private final Map<AdapterKey, Entry> entries = new HashMap<>();
+    private final Map<AdapterKey, Lease> pins = new HashMap<>();
     private final List<Entry> waitingForMemory = new ArrayList<>();
     private AdapterFootprint held = AdapterFootprint.NONE;
     private long peak;
@@ -97,12 +97,12 @@ public final class AdapterStore {
      *                first (blocking, on a loader thread)
      * @param budget  bytes of adapter weights held at most, in each tier alike
      */
-    public AdapterStore(BiFunction<AdapterRef, ApiToken, PendingAdapter> planner, long budget, Executor loaders, MeterRegistry registry) {
+    public AdapterStore(BiFunction<AdapterKey, ApiToken, PendingAdapter> planner, long budget, Executor loaders, MeterRegistry registry) {
         this(planner, new AdapterFootprint(budget, budget), loaders, registry);
     }
 
     /** As above, with a budget per tier: the backend's device, and host memory. */
-    public AdapterStore(BiFunction<AdapterRef, ApiToken, PendingAdapter> planner, AdapterFootprint budget, Executor loaders,
+    public AdapterStore(BiFunction<AdapterKey, ApiToken, PendingAdapter> planner, AdapterFootprint budget, Executor loaders,
                         MeterRegistry registry) {
         this.planner = planner;
         this.budget = budget;
@@ -125,21 +125,21 @@ public final class AdapterStore {
                 .publishPercentileHistogram().register(registry);
     }
 
-    /** Takes a lease on {@code ref}, starting its load if nobody has. */
-    public synchronized Lease acquire(AdapterRef ref) {
-        return acquire(ref, null);
+    /** Takes a lease on {@code key}, starting its load if nobody has. */
+    public synchronized Lease acquire(AdapterKey key) {
+        return acquire(key, null);
     }
 
     /**
-     * Takes a lease on {@code ref}, starting its load (downloading with {@code token}, the caller's,
+     * Takes a lease on {@code key}, starting its load (downloading with {@code token}, the caller's,
      * whose access was checked) if nobody has.
      */
-    public synchronized Lease acquire(AdapterRef ref, ApiToken token) {
-        Entry e = entries.get(ref);
+    public synchronized Lease acquire(AdapterKey key, ApiToken token) {
+        Entry e = entries.get(key);
         if (e == null) {
-            e = new Entry(ref);
+            e = new Entry(key);
             e.token = token;
-            entries.put(ref, e);
+            entries.put(key, e);
             Entry started = e;
             long t0 = System.nanoTime();
             e.future.whenComplete((a, t) -> {
@@ -154,21 +154,21 @@ public final class AdapterStore {
         return new Lease(e);
     }
 
-    /** Keeps {@code ref} loaded until unpinned (preloaded adapters); pinning twice is one pin. */
-    public synchronized Lease pin(AdapterRef ref) {
-        Lease pinned = pins.get(ref);
-        if (pinned != null && entries.get(ref) == pinned.entry) {
+    /** Keeps {@code key} loaded until unpinned (preloaded adapters); pinning twice is one pin. */
+    public synchronized Lease pin(AdapterKey key) {
+        Lease pinned = pins.get(key);
+        if (pinned != null && entries.get(key) == pinned.entry) {
             return pinned;
         }
-        Lease lease = acquire(ref);
+        Lease lease = acquire(key);
         lease.entry.pinned = true;
-        pins.put(ref, lease);
+        pins.put(key, lease);
         return lease;
     }
 
-    /** Lets {@code ref} be evicted again once no request uses it. */
-    public synchronized void unpin(AdapterRef ref) {
-        Lease lease = pins.remove(ref);
+    /** Lets {@code key} be evicted again once no request uses it. */
+    public synchronized void unpin(AdapterKey key) {
+        Lease lease = pins.remove(key);
         if (lease != null) {
             lease.entry.pinned = false;
             lease.release();
@@ -181,7 +181,7 @@ public final class AdapterStore {
             out.add(new Info(e.ref, e.state.name().toLowerCase(java.util.Locale.ROOT), e.footprint.total(), e.leases, e.pinned,
                     e.adapter == null ? "" : e.adapter.description()));
         }
-        out.sort(java.util.Comparator.comparing(i -> i.ref().toString()));
+        out.sort(java.util.Comparator.comparing(i -> i.key().toString()));
         return out;
     }
 
@@ -236,7 +236,7 @@ public final class AdapterStore {
             e.footprint = plan.footprint();
             if (!e.footprint.fitsIn(budget)) {
                 boolean device = e.footprint.device() > budget.device();
-                failLocked(e, new AdapterException("adapter " + e.ref.id() + " needs " + (device ? e.footprint.device() : e.footprint.host())
+                failLocked(e, new AdapterException("adapter " + e.ref.name() + " needs " + (device ? e.footprint.device() : e.footprint.host())
                         + " bytes, more than the whole adapter memory budget (" + (device ? "loraxj.adapters.memory-budget = " + budget.device()
                         : "loraxj.adapters.host-memory-budget = " + budget.host()) + ")"));
                 return;
@@ -293,7 +293,7 @@ public final class AdapterStore {
         }
         if (!a.footprint().equals(e.footprint)) { // the budget holds only if the backend takes what it said it would
             a.release();
-            fail(e, new IllegalStateException("the backend holds " + a.footprint() + " for adapter " + e.ref.id()
+            fail(e, new IllegalStateException("the backend holds " + a.footprint() + " for adapter " + e.ref.name()
                     + " but reserved " + e.footprint));
             return;
         }
@@ -318,7 +318,7 @@ public final class AdapterStore {
         entries.remove(e.ref, e);
         failures.increment();
         AdapterException error = t instanceof AdapterException ae ? ae
-                : new AdapterException("adapter " + e.ref.id() + " failed to load: " + t.getMessage(), t);
+                : new AdapterException("adapter " + e.ref.name() + " failed to load: " + t.getMessage(), t);
         LOG.warnf("adapter %s failed to load: %s", e.ref, error.getMessage());
         e.future.completeExceptionally(error);
         startWaitingLoads();

@@ -1,26 +1,22 @@
 package dev.loraxj.adapter;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * A per-request merge of adapters (LoRAX's {@code merged_adapters}), applied to every lora_A and
- * lora_B tensor separately. The whole spec, seed included, keys the merged adapter in the store.
+ * lora_B tensor separately. A value: two requests asking for the same merge share one stored
+ * adapter. Fields a strategy does not use are set to their defaults, so they never tell equal merges
+ * apart: density counts for all but linear, the sign method for TIES, the seed for DARE.
  *
  * @param weights one per adapter (omitted: 1.0 each, as LoRAX computes)
  * @param density kept fraction for TIES and DARE, in (0, 1]
  * @param seed    seeds DARE's random drop, so the same request gives the same merge
  */
 public record MergeSpec(List<AdapterRef> adapters, List<Float> weights, Strategy strategy, float density,
-                        SignMethod signMethod, long seed) {
-
-    /** The source name merged adapters are stored under. */
-    public static final String SOURCE = "merge";
+                        SignMethod signMethod, long seed) implements AdapterKey {
 
     /** DARE's seed when a request gives none. */
     public static final long DEFAULT_SEED = 0;
@@ -58,6 +54,7 @@ public record MergeSpec(List<AdapterRef> adapters, List<Float> weights, Strategy
     }
 
     public MergeSpec {
+        Objects.requireNonNull(strategy, "strategy");
         adapters = List.copyOf(adapters);
         if (weights == null || weights.isEmpty()) {
             List<Float> ones = new ArrayList<>();
@@ -65,45 +62,57 @@ public record MergeSpec(List<AdapterRef> adapters, List<Float> weights, Strategy
             weights = ones;
         }
         weights = List.copyOf(weights);
+        if (strategy == Strategy.LINEAR) {
+            density = 1f;
+        }
+        if (!strategy.ties()) {
+            signMethod = SignMethod.TOTAL;
+        }
+        Objects.requireNonNull(signMethod, "signMethod");
+        if (!strategy.dare()) {
+            seed = DEFAULT_SEED;
+        }
     }
 
-    /** The store's key: a synthetic reference whose id is the canonical spec. */
-    public AdapterRef ref() {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode n = json.createObjectNode();
-        ArrayNode ids = n.putArray("adapters");
-        for (AdapterRef a : adapters) {
-            ids.addObject().put("id", a.id()).put("source", a.source()).put("revision", a.revision());
+    @Override
+    public List<AdapterRef> refs() {
+        return adapters;
+    }
+
+    /**
+     * The parts (with their weights unless all are 1) and whatever of the strategy counts, e.g.
+     * {@code merge(a*0.7, b*0.3; linear)} or {@code merge(a, b; dare_ties d=0.7 sign=total seed=5)}.
+     */
+    @Override
+    public String name() {
+        boolean weighted = weights.stream().anyMatch(w -> w != 1f);
+        StringBuilder sb = new StringBuilder("merge(");
+        for (int i = 0; i < adapters.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(adapters.get(i).name());
+            if (weighted) {
+                sb.append('*').append(number(weights.get(i)));
+            }
         }
-        ArrayNode w = n.putArray("weights");
-        weights.forEach(w::add);
-        n.put("strategy", strategy.name().toLowerCase(Locale.ROOT));
+        sb.append("; ").append(strategy.name().toLowerCase(Locale.ROOT));
         if (strategy != Strategy.LINEAR) {
-            n.put("density", density);
+            sb.append(" d=").append(number(density));
         }
         if (strategy.ties()) {
-            n.put("majority_sign_method", signMethod.name().toLowerCase(Locale.ROOT));
+            sb.append(" sign=").append(signMethod.name().toLowerCase(Locale.ROOT));
         }
         if (strategy.dare()) {
-            n.put("seed", seed);
+            sb.append(" seed=").append(seed);
         }
-        return AdapterRef.of(n.toString(), SOURCE);
+        return sb.append(')').toString();
     }
 
-    /** The spec back from {@link #ref()}'s id. */
-    public static MergeSpec parse(AdapterRef ref) {
-        try {
-            var n = new ObjectMapper().readTree(ref.id());
-            List<AdapterRef> adapters = new ArrayList<>();
-            n.path("adapters").forEach(a -> adapters.add(new AdapterRef(a.path("id").asText(), a.path("source").asText(),
-                    a.path("revision").isNull() ? null : a.path("revision").asText(null))));
-            List<Float> weights = new ArrayList<>();
-            n.path("weights").forEach(w -> weights.add((float) w.asDouble()));
-            Strategy s = Strategy.parse(n.path("strategy").asText());
-            return new MergeSpec(adapters, weights, s, (float) n.path("density").asDouble(1.0),
-                    SignMethod.parse(n.path("majority_sign_method").asText("total")), n.path("seed").asLong(DEFAULT_SEED));
-        } catch (Exception e) {
-            throw new AdapterException("not a merge specification: " + e.getMessage(), e);
-        }
+    @Override
+    public String toString() {
+        return name();
+    }
+
+    private static String number(float f) {
+        String s = Float.toString(f);
+        return s.endsWith(".0") ? s.substring(0, s.length() - 2) : s;
     }
 }

@@ -1,7 +1,7 @@
 package dev.loraxj.api;
 
 import dev.loraxj.engine.Generation;
-import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.ModelHost;
 import dev.loraxj.service.ModelRuntime;
@@ -39,7 +39,7 @@ public class GenerateRoutes {
 
     @Route(path = "/generate", methods = Route.HttpMethod.POST)
     @Operation(summary = "Generate text", description = "The whole generation at once; `parameters.adapter_id` names the adapter.")
-    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = GenerateRequest.class)))
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = LoraxRequest.class)))
     @APIResponse(responseCode = "200", description = "The generated text, with details when asked",
             content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = Wire.GenerateResponse.class)))
     @APIResponse(responseCode = "4XX", ref = OpenapiDocument.LORAX_ERROR)
@@ -52,7 +52,7 @@ public class GenerateRoutes {
     @Route(path = "/generate_stream", methods = Route.HttpMethod.POST)
     @Operation(summary = "Generate text as server-sent events",
             description = "One `data:` event per token; the last carries `generated_text`, and `details` when asked.")
-    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = GenerateRequest.class)))
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = LoraxRequest.class)))
     @APIResponse(responseCode = "200", description = "Server-sent events, each a StreamResponse",
             content = @Content(mediaType = OpenapiDocument.SSE, schema = @Schema(implementation = Wire.StreamResponse.class)))
     @APIResponse(responseCode = "4XX", ref = OpenapiDocument.LORAX_ERROR)
@@ -66,7 +66,7 @@ public class GenerateRoutes {
     @Route(path = "/", methods = Route.HttpMethod.POST)
     @Operation(summary = "Generate text, streamed or not", description = "`stream: true` answers as /generate_stream; "
             + "otherwise a one-element array of what /generate answers.")
-    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = GenerateRequest.class)))
+    @RequestBody(required = true, content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = LoraxRequest.class)))
     @APIResponse(responseCode = "200", description = "A one-element array, or server-sent events with `stream`",
             content = {@Content(mediaType = OpenapiDocument.JSON, schema = @Schema(type = SchemaType.ARRAY, implementation = Wire.GenerateResponse.class)),
                     @Content(mediaType = OpenapiDocument.SSE, schema = @Schema(implementation = Wire.StreamResponse.class))})
@@ -74,7 +74,7 @@ public class GenerateRoutes {
     @APIResponse(responseCode = "503", ref = OpenapiDocument.LORAX_ERROR)
     void compat(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
-        GenerateRequest request = parse(ex, body);
+        LoraxRequest request = parse(ex, body);
         if (request == null) {
             return;
         }
@@ -89,16 +89,16 @@ public class GenerateRoutes {
     }
 
     private void validated(HttpExchange ex, Buffer body, boolean streaming, Consumer<ValidRequest> then) {
-        GenerateRequest request = parse(ex, body);
+        LoraxRequest request = parse(ex, body);
         if (request != null) {
             validated(ex, request, streaming, then);
         }
     }
 
     /** The request, or null after answering the client with the parse error. */
-    private static GenerateRequest parse(HttpExchange ex, Buffer body) {
+    private static LoraxRequest parse(HttpExchange ex, Buffer body) {
         try {
-            return Json.parse(body, GenerateRequest.class);
+            return Json.parse(body, LoraxRequest.class);
         } catch (RuntimeException e) {
             ex.fail(e);
             return null;
@@ -106,7 +106,7 @@ public class GenerateRoutes {
     }
 
     /** Validation tokenizes, so it runs on a worker; the answer comes back on the event loop. */
-    private void validated(HttpExchange ex, GenerateRequest request, boolean streaming, Consumer<ValidRequest> then) {
+    private void validated(HttpExchange ex, LoraxRequest request, boolean streaming, Consumer<ValidRequest> then) {
         String authorization = ex.authorization();
         ex.vertx().executeBlocking(() -> service.validate(request, streaming, authorization), false)
                 .onComplete(ar -> {
@@ -168,8 +168,8 @@ public class GenerateRoutes {
     /** LoRAX's x-adapter-id and x-adapter-source, when the request ran with an adapter. */
     private static void adapterHeaders(HttpServerResponse r, ValidRequest valid) {
         if (valid.adapter() != null) {
-            r.putHeader("x-adapter-id", valid.adapter().id());
-            r.putHeader("x-adapter-source", valid.adapter().source());
+            r.putHeader("x-adapter-id", Responses.adapterId(valid.adapter()));
+            r.putHeader("x-adapter-source", Responses.adapterSource(valid.adapter()));
         }
     }
 

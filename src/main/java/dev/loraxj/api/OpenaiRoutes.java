@@ -1,10 +1,11 @@
 package dev.loraxj.api;
 
 import dev.loraxj.adapter.AdapterNotFoundException;
+import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.config.LoraxjConfig;
-import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.ModelHost;
 import dev.loraxj.service.ModelRuntime;
@@ -81,7 +82,7 @@ public class OpenaiRoutes {
         ex.vertx().executeBlocking(() -> {
             List<ValidRequest> valid = new ArrayList<>();
             for (String prompt : prompts) {
-                valid.add(service.validate(new GenerateRequest(prompt, plan.parameters(), plan.stream()), plan.stream(), authorization));
+                valid.add(service.validate(new LoraxRequest(prompt, plan.parameters(), plan.stream()), plan.stream(), authorization));
             }
             return valid;
         }, false).onComplete(ar -> {
@@ -121,7 +122,7 @@ public class OpenaiRoutes {
             return;
         }
         String authorization = ex.authorization();
-        ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest(PROBE, plan.parameters(), plan.stream()),
+        ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest(PROBE, plan.parameters(), plan.stream()),
                 plan.stream(), authorization), false).onComplete(probe -> {
             if (probe.failed()) {
                 OpenaiErrors.of(probe.cause(), names).send(ex);
@@ -141,7 +142,7 @@ public class OpenaiRoutes {
                     OpenaiErrors.of(failure, names).send(ex);
                     return;
                 }
-                ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest(chatPrompt.render(rt, loaded, messages),
+                ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest(chatPrompt.render(rt, loaded, messages),
                         plan.parameters(), plan.stream()), plan.stream(), authorization), false).onComplete(valid -> {
                     if (valid.failed()) {
                         OpenaiErrors.of(valid.cause(), names).send(ex);
@@ -214,7 +215,12 @@ public class OpenaiRoutes {
         List<OpenaiWire.Model> data = new ArrayList<>();
         data.add(new OpenaiWire.Model(rt.modelId(), "model", started, "loraxj", null));
         Set<String> ids = new LinkedHashSet<>();
-        rt.adapters().list().forEach(a -> ids.add(a.ref().id()));
+        // merges are left out: `model` names one adapter, so a merge is nothing a client could ask for by name
+        rt.adapters().list().forEach(a -> {
+            if (a.key() instanceof AdapterRef ref) {
+                ids.add(ref.id());
+            }
+        });
         ids.remove(rt.modelId());
         ids.forEach(id -> data.add(new OpenaiWire.Model(id, "model", started, "loraxj", rt.modelId())));
         return data;

@@ -43,7 +43,7 @@ final class OpenaiRun {
         this.names = chat ? OpenaiErrors.Names.CHAT : OpenaiErrors.Names.COMPLETIONS;
         this.id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         for (ValidRequest v : prompts) {
-            promptTokens += v.sequence().promptIds().length;
+            promptTokens += v.generation().promptIds().length;
             for (int i = 0; i < plan.n(); i++) {
                 choices.add(reseeded(v, i));
             }
@@ -56,11 +56,11 @@ final class OpenaiRun {
         if (i == 0) {
             return v;
         }
-        GenerationRequest r = v.sequence();
+        GenerationRequest r = v.generation();
         long seed = r.sampling().seed() + i;
         GenerationRequest again = r.reseeded(seed, r.seedReported() == null ? null : seed);
         return new ValidRequest(v.inputs(), again, v.bestOf(), v.returnFullText(), v.details(), v.decoderInputDetails(),
-                v.adapter(), v.token(), v.mergedFrom());
+                v.adapter(), v.token());
     }
 
     void start() {

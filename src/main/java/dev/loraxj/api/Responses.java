@@ -1,5 +1,8 @@
 package dev.loraxj.api;
 
+import dev.loraxj.adapter.AdapterKey;
+import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.MergeSpec;
 import dev.loraxj.engine.Generation;
 import dev.loraxj.engine.TokenEvent;
 import dev.loraxj.service.InferenceService;
@@ -10,7 +13,25 @@ import java.util.List;
 /** Shapes engine results into LoRAX's response bodies. */
 final class Responses {
 
+    /** What x-adapter-source and /adapters call a merge's source. */
+    static final String MERGE_SOURCE = "merge";
+
     private Responses() {
+    }
+
+    /** x-adapter-id and /adapters' id: an adapter's id as LoRAX reports it, a merge's readable name. */
+    static String adapterId(AdapterKey key) {
+        return switch (key) {
+            case AdapterRef ref -> ref.id();
+            case MergeSpec merge -> merge.name();
+        };
+    }
+
+    static String adapterSource(AdapterKey key) {
+        return switch (key) {
+            case AdapterRef ref -> ref.source();
+            case MergeSpec merge -> MERGE_SOURCE;
+        };
     }
 
     static Wire.GenerateResponse generate(ValidRequest valid, InferenceService.Result result) {

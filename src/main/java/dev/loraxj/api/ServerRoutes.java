@@ -1,8 +1,9 @@
 package dev.loraxj.api;
 
+import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.model.TokenSpan;
 import dev.loraxj.service.GenerateParameters;
-import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.Limits;
 import dev.loraxj.service.ModelHost;
@@ -104,6 +105,7 @@ public class ServerRoutes {
         }
     }
 
+    /** One adapter held; a merge is listed by its readable name, e.g. merge(a*0.7, b*0.3; linear), with source "merge". */
     public record AdapterListing(String id, String source, String revision, String state, long bytes, int leases,
                                  boolean pinned, String description) {
     }
@@ -121,7 +123,8 @@ public class ServerRoutes {
         try {
             ModelRuntime rt = host.runtime();
             List<AdapterListing> out = rt.adapters().list().stream()
-                    .map(i -> new AdapterListing(i.ref().id(), i.ref().source(), i.ref().revision(), i.state(), i.bytes(),
+                    .map(i -> new AdapterListing(Responses.adapterId(i.key()), Responses.adapterSource(i.key()),
+                            i.key() instanceof AdapterRef ref ? ref.revision() : null, i.state(), i.bytes(),
                             i.leases(), i.pinned(), i.description())).toList();
             ex.json(200, new AdapterList(out, rt.adapters().heldBytes(), rt.adapters().budget()));
         } catch (RuntimeException e) {
@@ -143,7 +146,7 @@ public class ServerRoutes {
         }
         GenerateParameters one = new GenerateParameters(null, null, null, null, null, null, null, null, null, null,
                 null, null, null, 1, null, null, null, null, null, null, null, null, null, null, null, null);
-        ex.vertx().executeBlocking(() -> service.validate(new GenerateRequest("Where should Johnny live?", one, null), false), false)
+        ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest("Where should Johnny live?", one, null), false), false)
                 .onComplete(ar -> {
                     if (ar.failed()) {
                         ex.json(503, new ErrorResponse("unhealthy: " + ar.cause().getMessage(), "healthcheck"));

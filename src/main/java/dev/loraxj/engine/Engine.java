@@ -1,5 +1,6 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.backend.AdapterFootprint;
 import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.AdapterSlots;
@@ -113,7 +114,7 @@ public final class Engine implements AutoCloseable {
      *
      * @param adapterKey the adapter's identity for its queue and batch segment (null for the base model)
      */
-    public Sequence submit(GenerationRequest request, SequenceListener listener, Object adapterKey,
+    public Sequence submit(GenerationRequest request, SequenceListener listener, AdapterKey adapterKey,
                            CompletableFuture<SequenceAdapter> gate) {
         if (stopping) {
             throw new IllegalStateException("engine is stopped");

@@ -1,5 +1,6 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.model.IncrementalDetokenizer;
@@ -27,7 +28,7 @@ public final class Sequence {
     private final List<TokenInfo> prefill;
     private final List<TokenInfo> details;
 
-    private final Object adapterKey;
+    private final AdapterKey adapterKey;
     private final CompletableFuture<SequenceAdapter> gate;
     private final Runnable wake;
     private AdapterSlot lora;
@@ -56,7 +57,7 @@ public final class Sequence {
      * @param wake       wakes the engine (after a cancel or when the gate completes)
      */
     Sequence(long id, GenerationRequest request, SequenceListener listener, int vocabSize, int blockSize,
-             Object adapterKey, CompletableFuture<SequenceAdapter> gate, Runnable wake) {
+             AdapterKey adapterKey, CompletableFuture<SequenceAdapter> gate, Runnable wake) {
         this.id = id;
         this.adapterKey = adapterKey;
         this.gate = gate;
@@ -86,7 +87,7 @@ public final class Sequence {
         }
     }
 
-    Object adapterKey() {
+    AdapterKey adapterKey() {
         return adapterKey;
     }
 

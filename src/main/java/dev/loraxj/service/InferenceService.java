@@ -1,6 +1,6 @@
 package dev.loraxj.service;
 
-import dev.loraxj.adapter.AdapterRef;
+import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.ApiToken;
@@ -45,7 +45,7 @@ public class InferenceService {
     }
 
     /** Validates and tokenizes; throws ValidationException (422) or NotReadyException (503). */
-    public ValidRequest validate(GenerateRequest request, boolean streaming) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming) {
         return validate(request, streaming, null);
     }
 
@@ -53,7 +53,7 @@ public class InferenceService {
      * As above; {@code authorization} is the HTTP Authorization header (null if none), whose Bearer
      * token is used for private adapters when the request has no {@code api_token}.
      */
-    public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
         ModelRuntime rt = host.runtime();
         return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), host.servedModel(),
                 host.defaultAdapterId().orElse(null)).validate(request, streaming, authorization);
@@ -65,7 +65,7 @@ public class InferenceService {
      */
     public Multi<TokenEvent> stream(ValidRequest request) {
         Permit permit = acquire();
-        return events(request.sequence(), request).onTermination().invoke(permit::release);
+        return events(request.generation(), request).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
@@ -76,7 +76,7 @@ public class InferenceService {
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.sequence() : reseeded(request.sequence()), request));
+            runs.add(events(i == 0 ? request.generation() : reseeded(request.generation()), request));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -105,7 +105,7 @@ public class InferenceService {
         }
         long blocks = 0;
         for (ValidRequest v : sequences) {
-            int prompt = v.sequence().promptIds().length;
+            int prompt = v.generation().promptIds().length;
             blocks += (prompt + l.kvBlockSize() - 1) / l.kvBlockSize() * (long) Math.max(1, v.bestOf());
         }
         long total = l.maxBatchTotalTokens() / l.kvBlockSize();
@@ -150,7 +150,7 @@ public class InferenceService {
      * sequence joins a batch only when both are done, and fails (freeing its place) if either fails.
      */
     private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid) {
-        AdapterRef adapter = valid.adapter();
+        AdapterKey adapter = valid.adapter();
         ApiToken token = valid.token();
         return Multi.createFrom().emitter(emitter -> {
             ModelRuntime rt = host.runtime();
@@ -160,7 +160,7 @@ public class InferenceService {
                 return;
             }
             LeaseHolder holder = new LeaseHolder(rt.adapters(), adapter, token);
-            CompletableFuture<SequenceAdapter> gate = checkAll(rt, valid)
+            CompletableFuture<SequenceAdapter> gate = rt.access().check(adapter, token)
                     .thenCompose(v -> holder.acquire())
                     .thenApply(a -> runWith(rt, adapter, a));
             Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
@@ -171,29 +171,20 @@ public class InferenceService {
         }, BackPressureStrategy.BUFFER);
     }
 
-    /** The caller's access to the adapter, or to every adapter of a merge. */
-    private static CompletableFuture<Void> checkAll(ModelRuntime rt, ValidRequest valid) {
-        if (valid.mergedFrom().isEmpty()) {
-            return rt.access().check(valid.adapter(), valid.token());
-        }
-        return CompletableFuture.allOf(valid.mergedFrom().stream().map(r -> rt.access().check(r, valid.token()))
-                .toArray(CompletableFuture[]::new));
-    }
-
     /**
      * What the sequence runs with. A per-request Medusa adapter is honoured only when the server
      * was started with default heads and it has enough heads for the speculated tokens (LoRAX's rules).
      */
-    private static SequenceAdapter runWith(ModelRuntime rt, AdapterRef ref, LoadedAdapter a) {
+    private static SequenceAdapter runWith(ModelRuntime rt, AdapterKey key, LoadedAdapter a) {
         MedusaHeads heads = a.medusa();
         if (heads != null) {
             Speculation spec = rt.speculation();
             if (spec == null) {
-                throw new AdapterRequestException("adapter " + ref.id() + " carries Medusa heads, but this server was started without"
+                throw new AdapterRequestException("adapter " + key.name() + " carries Medusa heads, but this server was started without"
                         + " a default Medusa adapter (loraxj.speculative.medusa-adapter), so per-request heads cannot be used");
             }
             if (heads.numHeads() < spec.tokens()) {
-                throw new AdapterRequestException("adapter " + ref.id() + " has " + heads.numHeads() + " Medusa heads, fewer than the "
+                throw new AdapterRequestException("adapter " + key.name() + " has " + heads.numHeads() + " Medusa heads, fewer than the "
                         + spec.tokens() + " tokens this server speculates (loraxj.speculative.tokens)");
             }
         }
@@ -203,14 +194,14 @@ public class InferenceService {
     /** The lease a request takes once its access check passed; released exactly once when it ends. */
     private static final class LeaseHolder {
         private final AdapterStore store;
-        private final AdapterRef ref;
+        private final AdapterKey key;
         private final ApiToken token;
         private AdapterStore.Lease lease;
         private boolean released;
 
-        LeaseHolder(AdapterStore store, AdapterRef ref, ApiToken token) {
+        LeaseHolder(AdapterStore store, AdapterKey key, ApiToken token) {
             this.store = store;
-            this.ref = ref;
+            this.key = key;
             this.token = token;
         }
 
@@ -218,7 +209,7 @@ public class InferenceService {
             if (released) {
                 return CompletableFuture.failedFuture(new java.util.concurrent.CancellationException("request ended"));
             }
-            lease = store.acquire(ref, token);
+            lease = store.acquire(key, token);
             return lease.adapter();
         }
 

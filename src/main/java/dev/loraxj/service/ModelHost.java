@@ -159,10 +159,10 @@ public class ModelHost {
         ExecutorService loaders = Executors.newFixedThreadPool(Math.max(1, config.adapters().loaderThreads()),
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
         AdapterSlots slots = engine.slots();
-        AdapterStore store = new AdapterStore((ref, token) -> ref.source().equals(MergeSpec.SOURCE)
-                ? AdapterMerger.plan(MergeSpec.parse(ref), part -> catalog.source(part.source()).fetch(part, token), modelConfig, slots)
-                : LoadedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots),
-                adapterBudget(), loaders, registry);
+        AdapterStore store = new AdapterStore((key, token) -> switch (key) {
+            case AdapterRef ref -> LoadedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots);
+            case MergeSpec merge -> AdapterMerger.plan(merge, part -> catalog.source(part.source()).fetch(part, token), modelConfig, slots);
+        }, adapterBudget(), loaders, registry);
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);

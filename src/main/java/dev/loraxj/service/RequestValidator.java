@@ -1,6 +1,7 @@
 package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterCatalog;
+import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.adapter.MergeSpec;
@@ -38,14 +39,14 @@ public final class RequestValidator {
         this.defaultAdapterId = defaultAdapterId;
     }
 
-    /** The adapter a request names (adapter_id, adapter_source), the server default, or null for the base model. */
-    AdapterRef adapter(GenerateParameters p) {
+    /** The adapter a request names (adapter_id, adapter_source), its merge, the server default, or null for the base model. */
+    AdapterKey adapter(GenerateParameters p) {
         String source = source(p);
         if (p.mergedAdapters() != null) {
             if (p.adapterId() != null && !p.adapterId().isEmpty()) {
                 throw new ValidationException("`adapter_id` and `merged_adapters`: at most one of them may be given");
             }
-            return merge(p.mergedAdapters(), source, p.seed()).ref();
+            return merge(p.mergedAdapters(), source, p.seed());
         }
         String id = p.adapterId();
         if (id == null || id.isEmpty()) {
@@ -63,17 +64,17 @@ public final class RequestValidator {
         return catalog.canonical(AdapterRef.of(id, source));
     }
 
-    public ValidRequest validate(GenerateRequest request, boolean streaming) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming) {
         return validate(request, streaming, null);
     }
 
     /** @param authorization the request's Authorization header (a Bearer token), or null */
-    public ValidRequest validate(GenerateRequest request, boolean streaming, String authorization) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
         GenerateParameters p = request.params();
         if (request.inputs() == null || request.inputs().isEmpty()) {
             throw new ValidationException("`inputs` cannot be empty");
         }
-        AdapterRef adapter = adapter(p);
+        AdapterKey adapter = adapter(p);
         if (p.responseFormat() != null) {
             throw new ValidationException("`response_format` is not supported");
         }
@@ -177,10 +178,8 @@ public final class RequestValidator {
         GenerationRequest seq = new GenerationRequest(ids, sampling1,
                 new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
                 details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null, p.cacheSalt());
-        java.util.List<AdapterRef> mergedFrom = adapter != null && adapter.source().equals(MergeSpec.SOURCE)
-                ? MergeSpec.parse(adapter).adapters() : java.util.List.of();
         return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
-                ApiToken.from(p.apiToken(), authorization), mergedFrom);
+                ApiToken.from(p.apiToken(), authorization));
     }
 
     /**

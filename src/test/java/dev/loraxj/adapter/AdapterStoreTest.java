@@ -42,7 +42,8 @@ class AdapterStoreTest {
     /** A fake adapter "name:bytes" (or "bad:..." which fails to load); {@code gate} holds loads back. */
     private AdapterStore store(long budget, CountDownLatch gate) {
         AdapterStore[] self = new AdapterStore[1];
-        self[0] = new AdapterStore((ref, token) -> {
+        self[0] = new AdapterStore((key, token) -> {
+            AdapterRef ref = (AdapterRef) key;
             planned.computeIfAbsent(ref.id(), k -> new AtomicInteger()).incrementAndGet();
             await(gate);
             if (ref.id().startsWith("bad")) {
@@ -122,7 +123,7 @@ class AdapterStoreTest {
         b.release();
         a.release(); // a is now the most recently used idle adapter; b the least
         s.acquire(ref("d:100")).adapter().get(5, TimeUnit.SECONDS);
-        List<String> held = s.list().stream().map(i -> i.ref().id()).toList();
+        List<String> held = s.list().stream().map(i -> i.key().name()).toList();
         assertEquals(List.of("a:100", "c:100", "d:100"), held, "b, idle longest, made room");
         assertTrue(s.heldBytes() <= 300);
     }
@@ -137,7 +138,7 @@ class AdapterStoreTest {
         }
         assertEquals(Map.of("a:100", 1, "b:100", 1), Map.copyOf(released.entrySet().stream()
                 .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get()))));
-        assertEquals(List.of("c:100", "d:100"), s.list().stream().map(i -> i.ref().id()).toList());
+        assertEquals(List.of("c:100", "d:100"), s.list().stream().map(i -> i.key().name()).toList());
         assertEquals(200, s.heldBytes());
     }
 
@@ -151,7 +152,7 @@ class AdapterStoreTest {
         AdapterStore.Lease c = s.acquire(ref("c:150"));
         Thread.sleep(100);
         assertFalse(c.adapter().isDone(), "both held adapters are leased: c must wait");
-        assertEquals("waiting_for_memory", s.list().stream().filter(i -> i.ref().id().equals("c:150")).findFirst().orElseThrow().state());
+        assertEquals("waiting_for_memory", s.list().stream().filter(i -> i.key().name().equals("c:150")).findFirst().orElseThrow().state());
         a.release();
         Thread.sleep(50);
         assertFalse(c.adapter().isDone(), "100 bytes free is not enough for 150");
@@ -168,8 +169,8 @@ class AdapterStoreTest {
         x.adapter().get(5, TimeUnit.SECONDS);
         x.release();
         s.acquire(ref("y:100")).adapter().get(5, TimeUnit.SECONDS);
-        assertTrue(s.list().stream().anyMatch(i -> i.ref().id().equals("p:100") && i.pinned()));
-        assertFalse(s.list().stream().anyMatch(i -> i.ref().id().equals("x:100")));
+        assertTrue(s.list().stream().anyMatch(i -> i.key().name().equals("p:100") && i.pinned()));
+        assertFalse(s.list().stream().anyMatch(i -> i.key().name().equals("x:100")));
     }
 
     @Test
@@ -181,7 +182,7 @@ class AdapterStoreTest {
         assertTrue(e.getCause() instanceof AdapterException);
         assertTrue(e.getCause().getMessage().contains("corrupt"));
         assertEquals(100, good.adapter().get(5, TimeUnit.SECONDS).footprint().total());
-        assertEquals(0, s.list().stream().filter(i -> i.ref().id().startsWith("bad")).count(), "a failure is not cached");
+        assertEquals(0, s.list().stream().filter(i -> i.key().name().startsWith("bad")).count(), "a failure is not cached");
         assertThrows(ExecutionException.class, () -> s.acquire(ref("bad:1")).adapter().get(5, TimeUnit.SECONDS));
         assertEquals(2, planned.get("bad:1").get(), "the second request tried again");
     }

@@ -94,7 +94,38 @@ class MergeApiTest {
         } finally {
             pool.shutdownNow();
         }
-        assertTrue(client.get("/adapters").body().contains("\\\"strategy\\\":\\\"dare_ties\\\""), "merges are cached in the store");
+        assertTrue(client.get("/adapters").body().contains("dare_ties d=0.7"), "merges are cached in the store");
+    }
+
+    @Test
+    void aMergeIsNamedReadablyInItsHeadersAndTheListingAndIsNoOpenaiModel() {
+        String name = "merge(stories260K/lora-name-max*0.6, stories260K/lora-name-sue*0.4; ties d=0.5 sign=frequency)";
+        String body = merged(",\"weights\":[0.6,0.4],\"merge_strategy\":\"ties\",\"density\":0.5,\"majority_sign_method\":\"frequency\"",
+                "\"max_new_tokens\":3");
+        TestClient.Reply r = client.post("/generate", body);
+        assertEquals(200, r.status(), r.body());
+        assertEquals(name, r.headers().firstValue("x-adapter-id").orElse(""));
+        assertEquals("merge", r.headers().firstValue("x-adapter-source").orElse(""));
+        TestClient.Reply streamed = client.post("/generate_stream", body);
+        assertEquals(200, streamed.status(), streamed.body());
+        assertEquals(name, streamed.headers().firstValue("x-adapter-id").orElse(""));
+
+        JsonNode listed = null;
+        for (JsonNode a : client.get("/adapters").json().path("adapters")) {
+            assertTrue(!a.path("id").asText().contains("{"), "no JSON in an adapter's id: " + a);
+            if (a.path("id").asText().equals(name)) {
+                listed = a;
+            }
+        }
+        assertTrue(listed != null, "the merge is listed by its name: " + client.get("/adapters").body());
+        assertEquals("merge", listed.path("source").asText());
+        assertEquals("ready", listed.path("state").asText());
+        assertEquals(0, listed.path("leases").asInt(), "both requests released their lease");
+
+        for (JsonNode m : client.get("/v1/models").json().path("data")) {
+            assertTrue(!m.path("id").asText().startsWith("merge(") && !m.path("id").asText().contains("{"),
+                    "`model` cannot name a merge, so none is listed: " + m);
+        }
     }
 
     static Stream<Arguments> badMerges() {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import dev.loraxj.service.GenerateParameters;
-import dev.loraxj.service.GenerateRequest;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.MergedAdapters;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -101,7 +101,7 @@ class OpenapiApiTest {
     @Test
     void schemasNameTheFieldsAsTheWireDoes() {
         JsonNode schemas = document().path("components").path("schemas");
-        Class<?>[] types = {GenerateRequest.class, GenerateParameters.class, MergedAdapters.class, Wire.GenerateResponse.class,
+        Class<?>[] types = {LoraxRequest.class, GenerateParameters.class, MergedAdapters.class, Wire.GenerateResponse.class,
                 Wire.Details.class, Wire.Token.class, Wire.StreamResponse.class, ServerRoutes.Info.class, ServerRoutes.AdapterList.class,
                 ServerRoutes.TokenizeRequest.class, ErrorResponse.class, OpenaiWire.ChatRequest.class, OpenaiWire.ChatMessage.class,
                 OpenaiWire.CompletionRequest.class, OpenaiWire.Completion.class, OpenaiWire.ChatCompletion.class,

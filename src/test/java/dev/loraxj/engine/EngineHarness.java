@@ -83,4 +83,9 @@ final class EngineHarness implements AutoCloseable {
         tokenizer.close();
         checkpoint.close();
     }
+
+    /** A test adapter's key in the engine's queues. */
+    static dev.loraxj.adapter.AdapterKey key(String name) {
+        return name == null ? null : dev.loraxj.adapter.AdapterRef.of(name, "test");
+    }
 }

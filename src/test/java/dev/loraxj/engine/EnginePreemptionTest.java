@@ -69,7 +69,7 @@ class EnginePreemptionTest {
     static EngineHarness.Collector submit(Engine e, Job j) {
         EngineHarness.Collector c = new EngineHarness.Collector();
         if (j.lora()) {
-            e.submit(j.request(), c, "max", CompletableFuture.completedFuture(max));
+            e.submit(j.request(), c, EngineHarness.key("max"), CompletableFuture.completedFuture(max));
         } else {
             e.submit(j.request(), c);
         }

@@ -93,7 +93,7 @@ class EngineScaleTest {
         if (j.adapter() == null) {
             e.submit(j.request(), c);
         } else {
-            e.submit(j.request(), c, j.key(), CompletableFuture.completedFuture(j.adapter()));
+            e.submit(j.request(), c, EngineHarness.key(j.key()), CompletableFuture.completedFuture(j.adapter()));
         }
         return c;
     }

@@ -140,7 +140,7 @@ class MedusaEngineTest {
         try {
             for (String p : PROMPTS) {
                 EngineHarness.Collector c = new EngineHarness.Collector();
-                reference.submit(greedy(p), c, "lora", CompletableFuture.completedFuture(withLora));
+                reference.submit(greedy(p), c, EngineHarness.key("lora"), CompletableFuture.completedFuture(withLora));
                 c.await();
                 plain.add(c.ids());
             }
@@ -152,7 +152,7 @@ class MedusaEngineTest {
         try {
             for (int i = 0; i < PROMPTS.length; i++) {
                 EngineHarness.Collector c = new EngineHarness.Collector();
-                medusa.submit(greedy(PROMPTS[i]), c, "lora", CompletableFuture.completedFuture(withLora));
+                medusa.submit(greedy(PROMPTS[i]), c, EngineHarness.key("lora"), CompletableFuture.completedFuture(withLora));
                 Generation g = c.await();
                 assertEquals(plain.get(i), c.ids(), name + ", prompt " + i);
                 assertTrue(g.skippedTokens() >= 0);
@@ -167,7 +167,7 @@ class MedusaEngineTest {
             List<EngineHarness.Collector> base = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 EngineHarness.Collector c = new EngineHarness.Collector();
-                medusa.submit(greedy(PROMPTS[i]), c, "lora", CompletableFuture.completedFuture(withLora));
+                medusa.submit(greedy(PROMPTS[i]), c, EngineHarness.key("lora"), CompletableFuture.completedFuture(withLora));
                 spec.add(c);
                 EngineHarness.Collector b = new EngineHarness.Collector();
                 medusa.submit(greedy(PROMPTS[i + 8]), b);

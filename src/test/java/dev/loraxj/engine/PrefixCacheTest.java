@@ -63,8 +63,8 @@ class PrefixCacheTest {
     static EngineHarness.Collector submit(Engine e, Job j) {
         EngineHarness.Collector c = new EngineHarness.Collector();
         switch (j.adapter() == null ? "" : j.adapter()) {
-            case "max" -> e.submit(j.request(), c, "max", CompletableFuture.completedFuture(max));
-            case "sue" -> e.submit(j.request(), c, "sue", CompletableFuture.completedFuture(sue));
+            case "max" -> e.submit(j.request(), c, EngineHarness.key("max"), CompletableFuture.completedFuture(max));
+            case "sue" -> e.submit(j.request(), c, EngineHarness.key("sue"), CompletableFuture.completedFuture(sue));
             default -> e.submit(j.request(), c);
         }
         return c;
@@ -189,7 +189,7 @@ class PrefixCacheTest {
             long hits = e.metrics().prefixHitTokens();
             EngineHarness.Collector refused = new EngineHarness.Collector();
             // the access check for the private adapter failed: the sequence never runs, so never meets the cached prefix
-            e.submit(request(SYSTEM + "The end", 0, null), refused, "max",
+            e.submit(request(SYSTEM + "The end", 0, null), refused, EngineHarness.key("max"),
                     CompletableFuture.failedFuture(new IllegalStateException("token refused")));
             assertTrue(refused.done.handle((g, t) -> t != null).get(), "refused");
             assertEquals(hits, e.metrics().prefixHitTokens());
@@ -219,7 +219,7 @@ class PrefixCacheTest {
         for (Job j : jobs) {
             EngineHarness.Collector c = new EngineHarness.Collector();
             seqs.add(j.adapter() == null ? e.submit(j.request(), c)
-                    : e.submit(j.request(), c, "max", CompletableFuture.completedFuture(max)));
+                    : e.submit(j.request(), c, EngineHarness.key("max"), CompletableFuture.completedFuture(max)));
             cs.add(c);
         }
         e.start();

@@ -19,13 +19,13 @@ class SchedulerTest {
     final java.util.Map<Object, SequenceAdapter> slots = new java.util.HashMap<>();
     long ids;
 
-    Sequence seq(Object adapter, CompletableFuture<SequenceAdapter> gate) {
+    Sequence seq(String adapter, CompletableFuture<SequenceAdapter> gate) {
         GenerationRequest r = new GenerationRequest(new int[] {1, 403}, SamplingParams.greedy(),
                 new StoppingParams(4, List.of(), true), false, false, 0, null);
-        return new Sequence(++ids, r, null, 512, 16, adapter, gate, () -> { });
+        return new Sequence(++ids, r, null, 512, 16, EngineHarness.key(adapter), gate, () -> { });
     }
 
-    Sequence ready(Object adapter) {
+    Sequence ready(String adapter) {
         return seq(adapter, adapter == null ? null : CompletableFuture.completedFuture(slots.computeIfAbsent(adapter, k -> adapter())));
     }
 

@@ -35,11 +35,11 @@ class RequestValidatorTest {
         tokenizer.close();
     }
 
-    static GenerateRequest request(String inputs, Integer truncate) {
+    static LoraxRequest request(String inputs, Integer truncate) {
         GenerateParameters none = GenerateParameters.none();
         GenerateParameters p = new GenerateParameters(null, null, null, null, null, null, null, null, null, null, null, null,
                 null, 1, null, null, null, truncate, null, null, null, null, null, null, null, null);
-        return new GenerateRequest(inputs, truncate == null ? none : p, null);
+        return new LoraxRequest(inputs, truncate == null ? none : p, null);
     }
 
     /** Stories, words glued together, digits, emoji (surrogate pairs) and CJK (byte fallback). */
@@ -76,7 +76,7 @@ class RequestValidatorTest {
             for (int truncate : new int[]{1, 7, 64, 399}) {
                 ValidRequest v = validator.validate(request(t, truncate), false);
                 int[] expected = Arrays.copyOfRange(full, full.length - truncate, full.length);
-                assertArrayEquals(expected, v.sequence().promptIds(), "seed " + seed + ", truncate " + truncate);
+                assertArrayEquals(expected, v.generation().promptIds(), "seed " + seed + ", truncate " + truncate);
                 assertEquals(tokenizer.decode(expected, 0, expected.length, false), v.inputs());
             }
         }

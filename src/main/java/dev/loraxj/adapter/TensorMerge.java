@@ -11,9 +11,9 @@ import java.util.SplittableRandom;
  * {@code Σ wᵢTᵢMᵢ / max(ΣMᵢ, 1)}; DARE drops entries at random, keeping each with probability
  * {@code density} and rescaling kept ones by 1/density (the DARE paper; LoRAX drops the rescale).
  */
-public final class AdapterMerge {
+public final class TensorMerge {
 
-    private AdapterMerge() {
+    private TensorMerge() {
     }
 
     /**
