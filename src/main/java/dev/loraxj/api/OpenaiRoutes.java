@@ -2,11 +2,10 @@ package dev.loraxj.api;
 
 import dev.loraxj.adapter.AdapterNotFoundException;
 import dev.loraxj.adapter.AdapterRef;
-import dev.loraxj.adapter.AdapterStore;
-import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.config.LoraxjConfig;
-import dev.loraxj.service.LoraxRequest;
+import dev.loraxj.service.AdapterHold;
 import dev.loraxj.service.InferenceService;
+import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.ModelHost;
 import dev.loraxj.service.ModelRuntime;
 import dev.loraxj.service.ValidRequest;
@@ -30,7 +29,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * OpenAI's API: /v1/completions, /v1/chat/completions, /v1/models and /v1/models/{id}. {@code model} names the
@@ -40,9 +38,6 @@ import java.util.concurrent.CompletableFuture;
 @ApplicationScoped
 @Tag(name = OpenapiDocument.OPENAI)
 public class OpenaiRoutes {
-
-    /** Validating this stands in for the chat prompt until the template is known (adapter, limits). */
-    private static final String PROBE = "a";
 
     private final InferenceService service;
     private final ModelHost host;
@@ -89,14 +84,15 @@ public class OpenaiRoutes {
             if (ar.failed()) {
                 OpenaiErrors.of(ar.cause(), names).send(ex);
             } else {
-                new OpenaiRun(ex, service, plan, false, ar.result()).start();
+                new OpenaiRun(ex, service, plan, false, ar.result(), null).start();
             }
         });
     }
 
     /**
-     * Validates the parameters first (which resolves the adapter), waits for an adapter to load
-     * (it may ship its own template), renders the conversation, then validates the prompt.
+     * Validates the parameters first (which resolves the adapter), holds the adapter (the caller's
+     * access checked, then loaded: it may ship its own template), renders the conversation, then
+     * validates the prompt. The hold covers the request until its sequences hold the adapter themselves.
      */
     @Route(path = "/v1/chat/completions", methods = Route.HttpMethod.POST)
     @Operation(summary = "Answer a conversation", description = "The messages are rendered with the adapter's, the "
@@ -122,48 +118,41 @@ public class OpenaiRoutes {
             return;
         }
         String authorization = ex.authorization();
-        ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest(PROBE, plan.parameters(), plan.stream()),
-                plan.stream(), authorization), false).onComplete(probe -> {
-            if (probe.failed()) {
-                OpenaiErrors.of(probe.cause(), names).send(ex);
-                return;
-            }
-            ModelRuntime rt;
-            CompletableFuture<LoadedAdapter> adapter;
-            try {
-                rt = host.runtime();
-                adapter = loaded(rt, probe.result());
-            } catch (RuntimeException e) {
-                OpenaiErrors.of(e, names).send(ex);
-                return;
-            }
-            adapter.whenCompleteAsync((loaded, failure) -> {
-                if (failure != null) {
-                    OpenaiErrors.of(failure, names).send(ex);
-                    return;
-                }
-                ex.vertx().executeBlocking(() -> service.validate(new LoraxRequest(chatPrompt.render(rt, loaded, messages),
-                        plan.parameters(), plan.stream()), plan.stream(), authorization), false).onComplete(valid -> {
-                    if (valid.failed()) {
-                        OpenaiErrors.of(valid.cause(), names).send(ex);
-                    } else {
-                        new OpenaiRun(ex, service, plan, true, List.of(valid.result())).start();
+        ex.vertx().executeBlocking(() -> service.validateParameters(plan.parameters(), plan.stream(), authorization), false)
+                .onComplete(parameters -> {
+                    if (parameters.failed()) {
+                        OpenaiErrors.of(parameters.cause(), names).send(ex);
+                        return;
                     }
+                    ModelRuntime rt;
+                    AdapterHold hold;
+                    try {
+                        rt = host.runtime();
+                        hold = service.hold(parameters.result());
+                    } catch (RuntimeException e) {
+                        OpenaiErrors.of(e, names).send(ex);
+                        return;
+                    }
+                    hold.adapter().whenCompleteAsync((loaded, failure) -> {
+                        if (failure != null) {
+                            hold.release();
+                            OpenaiErrors.of(failure, names).send(ex);
+                            return;
+                        }
+                        ex.vertx().executeBlocking(() -> service.validatePrompt(parameters.result(),
+                                chatPrompt.render(rt, loaded, messages)), false).onComplete(valid -> {
+                            try {
+                                if (valid.failed()) {
+                                    OpenaiErrors.of(valid.cause(), names).send(ex);
+                                } else {
+                                    new OpenaiRun(ex, service, plan, true, List.of(valid.result()), hold).start();
+                                }
+                            } finally {
+                                hold.release(); // the run's sequences hold the adapter themselves now
+                            }
+                        });
+                    }, ex.onContext());
                 });
-            }, ex.onContext());
-        });
-    }
-
-    /** The adapter once loaded (null for the base model), under a lease held only while waiting. */
-    private static CompletableFuture<LoadedAdapter> loaded(ModelRuntime rt, ValidRequest probe) {
-        if (probe.adapter() == null) {
-            return CompletableFuture.completedFuture(null);
-        }
-        // the caller's access is checked first: a refused caller learns nothing of the adapter, its template included
-        return rt.access().check(probe.adapter(), probe.token()).thenCompose(v -> {
-            AdapterStore.Lease lease = rt.adapters().acquire(probe.adapter(), probe.token());
-            return lease.adapter().whenComplete((a, t) -> lease.release());
-        });
     }
 
     /** The base model and the adapters held, loading or preloaded, in OpenAI's list shape. */

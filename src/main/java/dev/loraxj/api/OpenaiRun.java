@@ -5,6 +5,7 @@ import dev.loraxj.engine.Generation;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.TokenEvent;
 import dev.loraxj.engine.TokenInfo;
+import dev.loraxj.service.AdapterHold;
 import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.ValidRequest;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -26,6 +27,7 @@ final class OpenaiRun {
     private final OpenaiRequests.Plan plan;
     private final OpenaiErrors.Names names;
     private final boolean chat;
+    private final AdapterHold held;
     private final List<ValidRequest> choices = new ArrayList<>();
     private final List<Cancellable> running = new ArrayList<>();
     private final String id;
@@ -35,8 +37,11 @@ final class OpenaiRun {
     private int left;
     private boolean over;
 
-    OpenaiRun(HttpExchange ex, InferenceService service, OpenaiRequests.Plan plan, boolean chat, List<ValidRequest> prompts) {
+    /** @param held the request's hold on its adapter (chat), under which each choice holds its own; null: each holds its own alone */
+    OpenaiRun(HttpExchange ex, InferenceService service, OpenaiRequests.Plan plan, boolean chat, List<ValidRequest> prompts,
+              AdapterHold held) {
         this.ex = ex;
+        this.held = held;
         this.service = service;
         this.plan = plan;
         this.chat = chat;
@@ -59,8 +64,7 @@ final class OpenaiRun {
         GenerationRequest r = v.generation();
         long seed = r.sampling().seed() + i;
         GenerationRequest again = r.reseeded(seed, r.seedReported() == null ? null : seed);
-        return new ValidRequest(v.inputs(), again, v.bestOf(), v.returnFullText(), v.details(), v.decoderInputDetails(),
-                v.adapter(), v.token());
+        return new ValidRequest(v.inputs(), again, v.parameters());
     }
 
     void start() {
@@ -84,7 +88,7 @@ final class OpenaiRun {
         Generation[] results = new Generation[choices.size()];
         for (int i = 0; i < choices.size(); i++) {
             int index = i;
-            running.add(service.generate(choices.get(i))
+            running.add(service.generate(choices.get(i), held)
                     .emitOn(ex.onContext())
                     .subscribe().with(r -> {
                         results[index] = r.best();
@@ -120,7 +124,7 @@ final class OpenaiRun {
         for (int i = 0; i < choices.size(); i++) {
             ChoiceStream s = new ChoiceStream(i, choices.get(i));
             states.add(s);
-            running.add(service.stream(choices.get(i))
+            running.add(service.stream(choices.get(i), held)
                     .emitOn(ex.onContext())
                     .subscribe().with(s::on, this::fail, this::choiceDone));
         }

@@ -2,8 +2,6 @@ package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.AdapterRequestException;
-import dev.loraxj.adapter.AdapterStore;
-import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.backend.MedusaHeads;
 import dev.loraxj.engine.SequenceAdapter;
 import dev.loraxj.adapter.LoadedAdapter;
@@ -54,9 +52,42 @@ public class InferenceService {
      * token is used for private adapters when the request has no {@code api_token}.
      */
     public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
+        return validator().validate(request, streaming, authorization);
+    }
+
+    /**
+     * A request's parameters alone, for a prompt known only once its adapter is (a chat's, rendered
+     * with the adapter's template); {@link #validatePrompt} finishes it. Throws as {@link #validate}.
+     */
+    public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String authorization) {
+        return validator().parameters(parameters, streaming, authorization);
+    }
+
+    /** The prompt for parameters {@link #validateParameters} passed: checked against the limits and tokenized. */
+    public ValidRequest validatePrompt(ValidParameters parameters, String inputs) {
+        return validator().prompt(parameters, inputs);
+    }
+
+    private RequestValidator validator() {
         ModelRuntime rt = host.runtime();
         return new RequestValidator(rt.tokenizer(), rt.limits(), rt.catalog(), host.servedModel(),
-                host.defaultAdapterId().orElse(null)).validate(request, streaming, authorization);
+                host.defaultAdapterId().orElse(null));
+    }
+
+    /**
+     * Holds the adapter a request names (null for the base model: nothing to hold): checks the
+     * caller's access to it, to every adapter of a merge, and only then leases it, loading it if
+     * needed, so a refused caller learns nothing of it. Release the hold exactly once when the
+     * request ends. The LoRAX routes hold through {@link #stream} and {@link #generate}; the chat
+     * route holds first, as it needs the adapter's chat template to render the prompt.
+     */
+    public AdapterHold hold(ValidParameters parameters) {
+        if (parameters.adapter() == null) {
+            return AdapterHold.NONE;
+        }
+        ModelRuntime rt = host.runtime();
+        return new AdapterHold(rt.adapters(), parameters.adapter(), parameters.token(),
+                rt.access().check(parameters.adapter(), parameters.token()));
     }
 
     /**
@@ -64,19 +95,33 @@ public class InferenceService {
      * the server is full) and returned when the stream ends, fails or is cancelled.
      */
     public Multi<TokenEvent> stream(ValidRequest request) {
+        return stream(request, null);
+    }
+
+    /**
+     * As above, under {@code held}, the request's {@link #hold} taken before it was validated (null:
+     * the sequence holds its adapter itself); the sequence takes its own lease under it, on its
+     * access check, and the caller releases {@code held} once the sequences are queued.
+     */
+    public Multi<TokenEvent> stream(ValidRequest request, AdapterHold held) {
         Permit permit = acquire();
-        return events(request.generation(), request).onTermination().invoke(permit::release);
+        return events(request.generation(), request, held).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
     public Uni<Result> generate(ValidRequest request) {
+        return generate(request, null);
+    }
+
+    /** As above, under {@code held} as {@link #stream(ValidRequest, AdapterHold)} takes it. */
+    public Uni<Result> generate(ValidRequest request, AdapterHold held) {
         if (request.bestOf() > 1) {
             checkCapacity(List.of(request), "`best_of` " + request.bestOf());
         }
         Permit permit = acquire();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.generation() : reseeded(request.generation()), request));
+            runs.add(events(i == 0 ? request.generation() : reseeded(request.generation()), request, held));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -145,13 +190,12 @@ public class InferenceService {
     }
 
     /**
-     * One sequence's events. With an adapter, the sequence is queued at once; in parallel the
-     * caller's access is checked, then a lease on the adapter is taken (loading it if needed). The
-     * sequence joins a batch only when both are done, and fails (freeing its place) if either fails.
+     * One sequence's events. With an adapter, the sequence is queued at once while its {@link #hold}
+     * checks the caller's access and then leases the adapter (loading it if needed). The sequence
+     * joins a batch only when both are done, and fails (freeing its place) if either fails.
      */
-    private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid) {
+    private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid, AdapterHold held) {
         AdapterKey adapter = valid.adapter();
-        ApiToken token = valid.token();
         return Multi.createFrom().emitter(emitter -> {
             ModelRuntime rt = host.runtime();
             if (adapter == null) {
@@ -159,14 +203,18 @@ public class InferenceService {
                 emitter.onTermination(seq::cancel);
                 return;
             }
-            LeaseHolder holder = new LeaseHolder(rt.adapters(), adapter, token);
-            CompletableFuture<SequenceAdapter> gate = rt.access().check(adapter, token)
-                    .thenCompose(v -> holder.acquire())
-                    .thenApply(a -> runWith(rt, adapter, a));
-            Sequence seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
+            AdapterHold hold = held == null ? hold(valid.parameters()) : held.share();
+            CompletableFuture<SequenceAdapter> gate = hold.adapter().thenApply(a -> runWith(rt, adapter, a));
+            Sequence seq;
+            try {
+                seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
+            } catch (RuntimeException e) {
+                hold.release(); // never queued: nothing else will end it
+                throw e;
+            }
             emitter.onTermination(() -> {
                 seq.cancel();
-                holder.release();
+                hold.release();
             });
         }, BackPressureStrategy.BUFFER);
     }
@@ -189,36 +237,6 @@ public class InferenceService {
             }
         }
         return new SequenceAdapter(a.lora(), heads);
-    }
-
-    /** The lease a request takes once its access check passed; released exactly once when it ends. */
-    private static final class LeaseHolder {
-        private final AdapterStore store;
-        private final AdapterKey key;
-        private final ApiToken token;
-        private AdapterStore.Lease lease;
-        private boolean released;
-
-        LeaseHolder(AdapterStore store, AdapterKey key, ApiToken token) {
-            this.store = store;
-            this.key = key;
-            this.token = token;
-        }
-
-        synchronized CompletableFuture<LoadedAdapter> acquire() {
-            if (released) {
-                return CompletableFuture.failedFuture(new java.util.concurrent.CancellationException("request ended"));
-            }
-            lease = store.acquire(key, token);
-            return lease.adapter();
-        }
-
-        synchronized void release() {
-            released = true;
-            if (lease != null) {
-                lease.release();
-            }
-        }
     }
 
     private Permit acquire() {

@@ -70,10 +70,17 @@ public final class RequestValidator {
 
     /** @param authorization the request's Authorization header (a Bearer token), or null */
     public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
-        GenerateParameters p = request.params();
-        if (request.inputs() == null || request.inputs().isEmpty()) {
-            throw new ValidationException("`inputs` cannot be empty");
-        }
+        requireInputs(request.inputs());
+        return tokenized(parameters(request.params(), streaming, authorization), request.inputs());
+    }
+
+    /**
+     * Everything but the prompt: the adapter, the sampling and stopping parameters, and the limits
+     * that do not depend on the prompt's length.
+     *
+     * @param authorization the request's Authorization header (a Bearer token), or null
+     */
+    public ValidParameters parameters(GenerateParameters p, boolean streaming, String authorization) {
         AdapterKey adapter = adapter(p);
         if (p.responseFormat() != null) {
             throw new ValidationException("`response_format` is not supported");
@@ -147,8 +154,32 @@ public final class RequestValidator {
         if (p.truncate() != null && (p.truncate() < 1 || p.truncate() > limits.maxInputLength())) {
             throw new ValidationException("`truncate` must be strictly positive and less than " + limits.maxInputLength() + ". Given: " + p.truncate());
         }
+        java.util.Map<Integer, Float> bias = logitBias(p.logitBias());
+        long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+        SamplingParams sampling1 = new SamplingParams(sampling, temperature, topK, topP, typicalP, repetition,
+                frequency, presence, seed, bias);
+        boolean details = Boolean.TRUE.equals(p.details()) || decoderInputDetails;
+        if (p.cacheSalt() != null && (p.cacheSalt().isEmpty() || p.cacheSalt().length() > 1024)) {
+            throw new ValidationException("`cache_salt` must be a non-empty string of at most 1024 characters");
+        }
+        return new ValidParameters(adapter, ApiToken.from(p.apiToken(), authorization), sampling1, sampling ? seed : null,
+                p.maxNewTokens(), stops, Boolean.TRUE.equals(p.ignoreEosToken()), p.truncate(), bestOf,
+                Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, alternatives, p.cacheSalt());
+    }
 
-        String inputs = request.inputs();
+    /** The prompt, checked against the limits and tokenized, with the parameters it was sent with. */
+    public ValidRequest prompt(ValidParameters p, String inputs) {
+        requireInputs(inputs);
+        return tokenized(p, inputs);
+    }
+
+    private static void requireInputs(String inputs) {
+        if (inputs == null || inputs.isEmpty()) {
+            throw new ValidationException("`inputs` cannot be empty");
+        }
+    }
+
+    private ValidRequest tokenized(ValidParameters p, String inputs) {
         int[] ids = encodeBounded(inputs, p.truncate());
         if (ids.length == 0) {
             throw new ValidationException("`inputs` tokenized to nothing");
@@ -167,19 +198,10 @@ public final class RequestValidator {
             throw new ValidationException("`max_new_tokens`: `inputs` tokens + `max_new_tokens` must be <= "
                     + limits.maxTotalTokens() + ". Given: " + ids.length + " `inputs` tokens and " + maxNew + " `max_new_tokens`");
         }
-        java.util.Map<Integer, Float> bias = logitBias(p.logitBias());
-        long seed = p.seed() != null ? p.seed() : ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-        SamplingParams sampling1 = new SamplingParams(sampling, temperature, topK, topP, typicalP, repetition,
-                frequency, presence, seed, bias);
-        boolean details = Boolean.TRUE.equals(p.details()) || decoderInputDetails;
-        if (p.cacheSalt() != null && (p.cacheSalt().isEmpty() || p.cacheSalt().length() > 1024)) {
-            throw new ValidationException("`cache_salt` must be a non-empty string of at most 1024 characters");
-        }
-        GenerationRequest seq = new GenerationRequest(ids, sampling1,
-                new StoppingParams(maxNew, stops, Boolean.TRUE.equals(p.ignoreEosToken())),
-                details || bestOf > 1, decoderInputDetails, alternatives, sampling ? seed : null, p.cacheSalt());
-        return new ValidRequest(inputs, seq, bestOf, Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, adapter,
-                ApiToken.from(p.apiToken(), authorization));
+        GenerationRequest generation = new GenerationRequest(ids, p.sampling(),
+                new StoppingParams(maxNew, p.stops(), p.ignoreEosToken()),
+                p.details() || p.bestOf() > 1, p.decoderInputDetails(), p.alternatives(), p.seedReported(), p.cacheSalt());
+        return new ValidRequest(inputs, generation, p);
     }
 
     /**
