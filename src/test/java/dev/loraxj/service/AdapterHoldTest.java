@@ -1,11 +1,12 @@
 package dev.loraxj.service;
 
 import dev.loraxj.adapter.AdapterAccessException;
-import dev.loraxj.adapter.AdapterPlan;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
 import dev.loraxj.adapter.LoadedAdapter;
-import dev.loraxj.backend.LoraAdapter;
+import dev.loraxj.adapter.PendingAdapter;
+import dev.loraxj.backend.AdapterFootprint;
+import dev.loraxj.backend.AdapterSlot;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,30 +33,15 @@ class AdapterHoldTest {
     private final AtomicInteger plans = new AtomicInteger();
     private final AdapterStore store = new AdapterStore((key, token) -> {
         plans.incrementAndGet();
-        return new AdapterPlan() {
+        return new PendingAdapter() {
             @Override
-            public long bytes() {
-                return 10;
+            public AdapterFootprint footprint() {
+                return new AdapterFootprint(10, 0);
             }
 
             @Override
             public LoadedAdapter materialize() {
-                return new LoadedAdapter() {
-                    @Override
-                    public LoraAdapter lora() {
-                        return (layer, module) -> null;
-                    }
-
-                    @Override
-                    public long bytes() {
-                        return 10;
-                    }
-
-                    @Override
-                    public String description() {
-                        return "fake";
-                    }
-                };
+                return new LoadedAdapter(new AdapterSlot(new AdapterFootprint(10, 0)) { }, null, java.util.Optional.empty(), "fake", null);
             }
         };
     }, 100, loaders, new SimpleMeterRegistry());
@@ -95,7 +81,7 @@ class AdapterHoldTest {
         AtomicInteger checks = new AtomicInteger();
         CompletableFuture<Void> access = CompletableFuture.runAsync(checks::incrementAndGet);
         AdapterHold request = new AdapterHold(store, REF, null, access);
-        assertEquals(10, request.adapter().get(5, TimeUnit.SECONDS).bytes());
+        assertEquals(10, request.adapter().get(5, TimeUnit.SECONDS).footprint().total());
         AdapterHold first = request.share();
         AdapterHold second = request.share();
         first.adapter().get(5, TimeUnit.SECONDS);
