@@ -45,11 +45,11 @@ public final class AdapterMerger {
     }
 
     /**
-     * Fetches the parts with {@code fetch} and checks their tensors' names and shapes: the plan's
+     * Fetches the parts with {@code fetch} and checks their tensors' names and shapes: the pending adapter's
      * footprint is what {@code slots} will hold for the merged adapter, known from the shapes;
      * {@link PendingAdapter#materialize()} merges and registers the result.
      */
-    public static PendingAdapter plan(MergeSpec spec, Function<AdapterRef, Path> fetch, ModelConfig base, AdapterSlots slots) {
+    public static PendingAdapter pending(MergeSpec spec, Function<AdapterRef, Path> fetch, ModelConfig base, AdapterSlots slots) {
         List<Part> parts = new ArrayList<>();
         Map<String, long[]> shapes = new TreeMap<>(); // the merged tensors, by PEFT name
         for (AdapterRef ref : spec.adapters()) {

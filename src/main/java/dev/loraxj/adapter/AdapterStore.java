@@ -37,7 +37,7 @@ public final class AdapterStore {
         ApiToken token; // of the request that started the load; dropped once loaded
         final CompletableFuture<LoadedAdapter> future = new CompletableFuture<>();
         State state = State.FETCHING;
-        PendingAdapter plan;
+        PendingAdapter pending;
         LoadedAdapter adapter;
         AdapterFootprint footprint = AdapterFootprint.NONE;
         int leases;
@@ -79,7 +79,7 @@ public final class AdapterStore {
         }
     }
 
-    private final BiFunction<AdapterKey, ApiToken, PendingAdapter> planner;
+    private final BiFunction<AdapterKey, ApiToken, PendingAdapter> prepare;
     private final AdapterFootprint budget;
     private final Executor loaders;
     private final Map<AdapterKey, Entry> entries = new HashMap<>();
@@ -93,18 +93,18 @@ public final class AdapterStore {
     private final Timer loadTime;
 
     /**
-     * @param planner fetches and checks an adapter with the token of the request that needs it
+     * @param prepare fetches and checks an adapter with the token of the request that needs it
      *                first (blocking, on a loader thread)
      * @param budget  bytes of adapter weights held at most, in each tier alike
      */
-    public AdapterStore(BiFunction<AdapterKey, ApiToken, PendingAdapter> planner, long budget, Executor loaders, MeterRegistry registry) {
-        this(planner, new AdapterFootprint(budget, budget), loaders, registry);
+    public AdapterStore(BiFunction<AdapterKey, ApiToken, PendingAdapter> prepare, long budget, Executor loaders, MeterRegistry registry) {
+        this(prepare, new AdapterFootprint(budget, budget), loaders, registry);
     }
 
     /** As above, with a budget per tier: the backend's device, and host memory. */
-    public AdapterStore(BiFunction<AdapterKey, ApiToken, PendingAdapter> planner, AdapterFootprint budget, Executor loaders,
+    public AdapterStore(BiFunction<AdapterKey, ApiToken, PendingAdapter> prepare, AdapterFootprint budget, Executor loaders,
                         MeterRegistry registry) {
-        this.planner = planner;
+        this.prepare = prepare;
         this.budget = budget;
         this.loaders = loaders;
         Gauge.builder("loraxj_adapters_loaded", this, s -> s.count(State.READY)).description("Adapters in memory").register(registry);
@@ -223,17 +223,17 @@ public final class AdapterStore {
     }
 
     private void fetch(Entry e) {
-        PendingAdapter plan;
+        PendingAdapter pending;
         try {
-            plan = planner.apply(e.ref, e.token);
+            pending = prepare.apply(e.ref, e.token);
         } catch (Throwable t) {
             fail(e, t);
             return;
         }
         synchronized (this) {
-            e.plan = plan;
+            e.pending = pending;
             e.token = null;
-            e.footprint = plan.footprint();
+            e.footprint = pending.footprint();
             if (!e.footprint.fitsIn(budget)) {
                 boolean device = e.footprint.device() > budget.device();
                 failLocked(e, new AdapterException("adapter " + e.ref.name() + " needs " + (device ? e.footprint.device() : e.footprint.host())
@@ -286,7 +286,7 @@ public final class AdapterStore {
     private void materialize(Entry e) {
         LoadedAdapter a;
         try {
-            a = e.plan.materialize();
+            a = e.pending.materialize();
         } catch (Throwable t) {
             fail(e, t);
             return;
@@ -299,7 +299,7 @@ public final class AdapterStore {
         }
         synchronized (this) {
             e.adapter = a;
-            e.plan = null;
+            e.pending = null;
             e.state = State.READY;
             loads.increment();
         }

@@ -25,11 +25,11 @@ import java.util.Optional;
 public record LoadedAdapter(AdapterSlot lora, MedusaHeads medusa, Optional<String> chatTemplate, String loraDescription,
                             AdapterSlots slots) {
 
-    /** Plans loading the adapter in {@code dir} for {@code base}, into {@code slots}. */
-    public static PendingAdapter plan(Path dir, ModelConfig base, AdapterSlots slots) {
+    /** Checks the adapter in {@code dir} (already fetched) for {@code base}; its weights go into {@code slots} on materialize. */
+    public static PendingAdapter pending(Path dir, ModelConfig base, AdapterSlots slots) {
         boolean hasLora = Files.isRegularFile(dir.resolve("adapter_config.json"));
         boolean hasMedusa = MedusaLoader.present(dir);
-        LoraWeights.Pending weights = hasLora || !hasMedusa ? LoraWeights.plan(dir, base) : null;
+        LoraWeights.Pending weights = hasLora || !hasMedusa ? LoraWeights.check(dir, base) : null;
         MedusaHeads medusa = hasMedusa ? MedusaLoader.load(dir, base) : null;
         Optional<String> template = chatTemplate(dir);
         AdapterFootprint footprint = footprint(weights == null ? AdapterFootprint.NONE : slots.footprint(weights.shapes()), medusa);
@@ -79,7 +79,7 @@ public record LoadedAdapter(AdapterSlot lora, MedusaHeads medusa, Optional<Strin
         }
     }
 
-    /** What it holds, per tier: exactly what its plan reserved. */
+    /** What it holds, per tier: exactly what its pending adapter reserved. */
     public AdapterFootprint footprint() {
         return footprint(lora == null ? AdapterFootprint.NONE : lora.footprint(), medusa);
     }

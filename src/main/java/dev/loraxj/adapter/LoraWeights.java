@@ -51,7 +51,7 @@ public record LoraWeights(List<LoraUpdate> updates, String description) {
     }
 
     /** Parses and checks an adapter directory; the weights load on {@link Pending#read()}. */
-    public static Pending plan(Path dir, ModelConfig base) {
+    public static Pending check(Path dir, ModelConfig base) {
         LoraConfig config = LoraConfig.load(dir);
         Path st = dir.resolve("adapter_model.safetensors");
         Path bin = dir.resolve("adapter_model.bin");
@@ -79,7 +79,7 @@ public record LoraWeights(List<LoraUpdate> updates, String description) {
 
     /** Reads and checks an adapter directory at once (tests, benchmarks). */
     public static LoraWeights read(Path dir, ModelConfig base) {
-        return plan(dir, base).read();
+        return check(dir, base).read();
     }
 
     /** Checks tensors named as PEFT names them (a merge's result) like a file's, and reads them. */

@@ -26,12 +26,13 @@ final class OpenaiRequests {
     }
 
     /**
-     * What a request asks of the run, beyond the engine parameters.
+     * An OpenAI request translated: the LoRAX parameters the engine runs with, and what the answer
+     * must look like (the model name, n choices, streaming, usage, logprobs, echo, stop texts).
      *
      * @param model        the name to answer with
      * @param topLogprobs  alternatives per token; -1 when logprobs were not asked for
      */
-    record Plan(String model, int n, boolean stream, boolean includeUsage, int topLogprobs, boolean echo,
+    record Translated(String model, int n, boolean stream, boolean includeUsage, int topLogprobs, boolean echo,
                 List<String> stops, GenerateParameters parameters) {
 
         boolean logprobs() {
@@ -39,7 +40,7 @@ final class OpenaiRequests {
         }
     }
 
-    static Plan chat(OpenaiWire.ChatRequest r, ServedModel baseModel) {
+    static Translated chat(OpenaiWire.ChatRequest r, ServedModel baseModel) {
         if (r.messages() == null || r.messages().isEmpty()) {
             throw new ValidationException("`messages` must be a non-empty array");
         }
@@ -64,10 +65,10 @@ final class OpenaiRequests {
         GenerateParameters p = parameters(r.model(), r.adapterSource(), r.apiToken(), r.temperature(), r.topP(), r.topK(),
                 r.repetitionPenalty(), r.frequencyPenalty(), r.presencePenalty(), maxTokens, r.ignoreEosToken(), stops,
                 logprobs, false, Math.max(0, top), null, r.seed(), r.logitBias(), r.cacheSalt());
-        return new Plan(name(r.model(), baseModel), n(r.n()), stream, includeUsage(r.streamOptions(), stream), top, false, stops, p);
+        return new Translated(name(r.model(), baseModel), n(r.n()), stream, includeUsage(r.streamOptions(), stream), top, false, stops, p);
     }
 
-    static Plan completion(OpenaiWire.CompletionRequest r, ServedModel baseModel) {
+    static Translated completion(OpenaiWire.CompletionRequest r, ServedModel baseModel) {
         if (r.suffix() != null && !r.suffix().isEmpty()) {
             throw new ValidationException("`suffix` is not supported");
         }
@@ -92,7 +93,7 @@ final class OpenaiRequests {
         GenerateParameters p = parameters(r.model(), r.adapterSource(), r.apiToken(), r.temperature(), r.topP(), r.topK(),
                 r.repetitionPenalty(), r.frequencyPenalty(), r.presencePenalty(), maxTokens, r.ignoreEosToken(), stops,
                 top >= 0, echo && top >= 0, Math.max(0, top), r.bestOf(), r.seed(), r.logitBias(), r.cacheSalt());
-        return new Plan(name(r.model(), baseModel), n, stream, includeUsage(r.streamOptions(), stream), top, echo, stops, p);
+        return new Translated(name(r.model(), baseModel), n, stream, includeUsage(r.streamOptions(), stream), top, echo, stops, p);
     }
 
     /**

@@ -27,20 +27,20 @@ final class OpenaiResponses {
         return g.finishReason() == FinishReason.STOP_SEQUENCE ? OpenaiStopText.trim(g.text(), stops) : g.text();
     }
 
-    static OpenaiWire.ChatChoice chatChoice(int index, Generation g, OpenaiRequests.Plan plan) {
-        OpenaiWire.ChatLogprobs logprobs = plan.logprobs() ? chatLogprobs(g.tokens(), plan.topLogprobs()) : null;
-        return new OpenaiWire.ChatChoice(index, new OpenaiWire.AssistantMessage("assistant", text(g, plan.stops())),
+    static OpenaiWire.ChatChoice chatChoice(int index, Generation g, OpenaiRequests.Translated translated) {
+        OpenaiWire.ChatLogprobs logprobs = translated.logprobs() ? chatLogprobs(g.tokens(), translated.topLogprobs()) : null;
+        return new OpenaiWire.ChatChoice(index, new OpenaiWire.AssistantMessage("assistant", text(g, translated.stops())),
                 logprobs, finishReason(g.finishReason()));
     }
 
-    static OpenaiWire.CompletionChoice completionChoice(int index, ValidRequest valid, Generation g, OpenaiRequests.Plan plan) {
-        String text = text(g, plan.stops());
+    static OpenaiWire.CompletionChoice completionChoice(int index, ValidRequest valid, Generation g, OpenaiRequests.Translated translated) {
+        String text = text(g, translated.stops());
         OpenaiWire.CompletionLogprobs logprobs = null;
-        if (plan.logprobs()) {
-            logprobs = plan.echo() ? completionLogprobs(g.prefill(), g.tokens(), plan.topLogprobs(), valid.inputs().length())
-                    : completionLogprobs(List.of(), g.tokens(), plan.topLogprobs(), 0);
+        if (translated.logprobs()) {
+            logprobs = translated.echo() ? completionLogprobs(g.prefill(), g.tokens(), translated.topLogprobs(), valid.inputs().length())
+                    : completionLogprobs(List.of(), g.tokens(), translated.topLogprobs(), 0);
         }
-        return new OpenaiWire.CompletionChoice(index, plan.echo() ? valid.inputs() + text : text, logprobs,
+        return new OpenaiWire.CompletionChoice(index, translated.echo() ? valid.inputs() + text : text, logprobs,
                 finishReason(g.finishReason()));
     }
 

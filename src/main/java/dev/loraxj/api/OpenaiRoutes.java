@@ -63,11 +63,11 @@ public class OpenaiRoutes {
     void completions(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         OpenaiErrors.Names names = OpenaiErrors.Names.COMPLETIONS;
-        OpenaiRequests.Plan plan;
+        OpenaiRequests.Translated translated;
         List<String> prompts;
         try {
             OpenaiWire.CompletionRequest request = Json.parse(body, OpenaiWire.CompletionRequest.class);
-            plan = OpenaiRequests.completion(request, host.servedModel());
+            translated = OpenaiRequests.completion(request, host.servedModel());
             prompts = OpenaiRequests.prompts(request.prompt());
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, names).send(ex);
@@ -77,14 +77,14 @@ public class OpenaiRoutes {
         ex.vertx().executeBlocking(() -> {
             List<ValidRequest> valid = new ArrayList<>();
             for (String prompt : prompts) {
-                valid.add(service.validate(new LoraxRequest(prompt, plan.parameters(), plan.stream()), plan.stream(), authorization));
+                valid.add(service.validate(new LoraxRequest(prompt, translated.parameters(), translated.stream()), translated.stream(), authorization));
             }
             return valid;
         }, false).onComplete(ar -> {
             if (ar.failed()) {
                 OpenaiErrors.of(ar.cause(), names).send(ex);
             } else {
-                new OpenaiRun(ex, service, plan, false, ar.result(), null).start();
+                new OpenaiRun(ex, service, translated, false, ar.result(), null).start();
             }
         });
     }
@@ -107,18 +107,18 @@ public class OpenaiRoutes {
     void chat(RoutingContext rc, @Body Buffer body) {
         HttpExchange ex = new HttpExchange(rc);
         OpenaiErrors.Names names = OpenaiErrors.Names.CHAT;
-        OpenaiRequests.Plan plan;
+        OpenaiRequests.Translated translated;
         List<Map<String, Object>> messages;
         try {
             OpenaiWire.ChatRequest request = Json.parse(body, OpenaiWire.ChatRequest.class);
-            plan = OpenaiRequests.chat(request, host.servedModel());
+            translated = OpenaiRequests.chat(request, host.servedModel());
             messages = OpenaiRequests.messages(request.messages());
         } catch (RuntimeException e) {
             OpenaiErrors.of(e, names).send(ex);
             return;
         }
         String authorization = ex.authorization();
-        ex.vertx().executeBlocking(() -> service.validateParameters(plan.parameters(), plan.stream(), authorization), false)
+        ex.vertx().executeBlocking(() -> service.validateParameters(translated.parameters(), translated.stream(), authorization), false)
                 .onComplete(parameters -> {
                     if (parameters.failed()) {
                         OpenaiErrors.of(parameters.cause(), names).send(ex);
@@ -145,7 +145,7 @@ public class OpenaiRoutes {
                                 if (valid.failed()) {
                                     OpenaiErrors.of(valid.cause(), names).send(ex);
                                 } else {
-                                    new OpenaiRun(ex, service, plan, true, List.of(valid.result()), hold).start();
+                                    new OpenaiRun(ex, service, translated, true, List.of(valid.result()), hold).start();
                                 }
                             } finally {
                                 hold.release(); // the run's sequences hold the adapter themselves now

@@ -24,7 +24,7 @@ final class OpenaiRun {
 
     private final HttpExchange ex;
     private final InferenceService service;
-    private final OpenaiRequests.Plan plan;
+    private final OpenaiRequests.Translated translated;
     private final OpenaiErrors.Names names;
     private final boolean chat;
     private final AdapterHold held;
@@ -38,18 +38,18 @@ final class OpenaiRun {
     private boolean over;
 
     /** @param held the request's hold on its adapter (chat), under which each choice holds its own; null: each holds its own alone */
-    OpenaiRun(HttpExchange ex, InferenceService service, OpenaiRequests.Plan plan, boolean chat, List<ValidRequest> prompts,
+    OpenaiRun(HttpExchange ex, InferenceService service, OpenaiRequests.Translated translated, boolean chat, List<ValidRequest> prompts,
               AdapterHold held) {
         this.ex = ex;
         this.held = held;
         this.service = service;
-        this.plan = plan;
+        this.translated = translated;
         this.chat = chat;
         this.names = chat ? OpenaiErrors.Names.CHAT : OpenaiErrors.Names.COMPLETIONS;
         this.id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         for (ValidRequest v : prompts) {
             promptTokens += v.generation().promptIds().length;
-            for (int i = 0; i < plan.n(); i++) {
+            for (int i = 0; i < translated.n(); i++) {
                 choices.add(reseeded(v, i));
             }
         }
@@ -73,8 +73,8 @@ final class OpenaiRun {
         }
         ex.onClientGone(this::cancelAll);
         try {
-            service.checkCapacity(choices, "`n` " + plan.n() + (choices.size() > plan.n() ? " for each of " + choices.size() / plan.n() + " prompts" : ""));
-            if (plan.stream()) {
+            service.checkCapacity(choices, "`n` " + translated.n() + (choices.size() > translated.n() ? " for each of " + choices.size() / translated.n() + " prompts" : ""));
+            if (translated.stream()) {
                 stream();
             } else {
                 whole();
@@ -108,15 +108,15 @@ final class OpenaiRun {
         if (chat) {
             List<OpenaiWire.ChatChoice> out = new ArrayList<>();
             for (int i = 0; i < results.length; i++) {
-                out.add(OpenaiResponses.chatChoice(i, results[i], plan));
+                out.add(OpenaiResponses.chatChoice(i, results[i], translated));
             }
-            return new OpenaiWire.ChatCompletion(id, "chat.completion", created, plan.model(), out, usage);
+            return new OpenaiWire.ChatCompletion(id, "chat.completion", created, translated.model(), out, usage);
         }
         List<OpenaiWire.CompletionChoice> out = new ArrayList<>();
         for (int i = 0; i < results.length; i++) {
-            out.add(OpenaiResponses.completionChoice(i, choices.get(i), results[i], plan));
+            out.add(OpenaiResponses.completionChoice(i, choices.get(i), results[i], translated));
         }
-        return new OpenaiWire.Completion(id, "text_completion", created, plan.model(), out, usage);
+        return new OpenaiWire.Completion(id, "text_completion", created, translated.model(), out, usage);
     }
 
     private void stream() {
@@ -139,10 +139,10 @@ final class OpenaiRun {
             return;
         }
         over = true;
-        if (plan.includeUsage()) {
+        if (translated.includeUsage()) {
             OpenaiWire.Usage usage = OpenaiResponses.usage(promptTokens, completionTokens);
-            ex.sse(chat ? new OpenaiWire.ChatChunk(id, "chat.completion.chunk", created, plan.model(), List.of(), usage)
-                    : new OpenaiWire.Completion(id, "text_completion", created, plan.model(), List.of(), usage));
+            ex.sse(chat ? new OpenaiWire.ChatChunk(id, "chat.completion.chunk", created, translated.model(), List.of(), usage)
+                    : new OpenaiWire.Completion(id, "text_completion", created, translated.model(), List.of(), usage));
         }
         ex.sseRaw("[DONE]");
         ex.end();
@@ -172,14 +172,14 @@ final class OpenaiRun {
         ChoiceStream(int index, ValidRequest valid) {
             this.index = index;
             this.valid = valid;
-            this.text = new OpenaiStopText(plan.stops());
+            this.text = new OpenaiStopText(translated.stops());
         }
 
         /** The first chunk: the assistant's role (chat), or the prompt itself (completions with echo). */
         void begin() {
             if (chat) {
                 chatChunk(new OpenaiWire.Delta("assistant", ""), null, null);
-            } else if (plan.echo()) {
+            } else if (translated.echo()) {
                 completionChunk(valid.inputs(), List.of(), null);
                 offset = valid.inputs().length();
             }
@@ -220,25 +220,25 @@ final class OpenaiRun {
         }
 
         private OpenaiWire.ChatLogprobs logprobs() {
-            if (!plan.logprobs()) {
+            if (!translated.logprobs()) {
                 unsent.clear();
                 return null;
             }
-            OpenaiWire.ChatLogprobs out = OpenaiResponses.chatLogprobs(unsent, plan.topLogprobs());
+            OpenaiWire.ChatLogprobs out = OpenaiResponses.chatLogprobs(unsent, translated.topLogprobs());
             unsent.clear();
             return out;
         }
 
         private void chatChunk(OpenaiWire.Delta delta, OpenaiWire.ChatLogprobs logprobs, String finishReason) {
-            ex.sse(new OpenaiWire.ChatChunk(id, "chat.completion.chunk", created, plan.model(),
+            ex.sse(new OpenaiWire.ChatChunk(id, "chat.completion.chunk", created, translated.model(),
                     List.of(new OpenaiWire.ChunkChoice(index, delta, logprobs, finishReason)), null));
         }
 
         private void completionChunk(String piece, List<TokenInfo> tokens, String finishReason) {
-            OpenaiWire.CompletionLogprobs logprobs = plan.logprobs() && !tokens.isEmpty()
-                    ? OpenaiResponses.completionLogprobs(List.of(), tokens, plan.topLogprobs(), offset) : null;
+            OpenaiWire.CompletionLogprobs logprobs = translated.logprobs() && !tokens.isEmpty()
+                    ? OpenaiResponses.completionLogprobs(List.of(), tokens, translated.topLogprobs(), offset) : null;
             offset += piece.length();
-            ex.sse(new OpenaiWire.Completion(id, "text_completion", created, plan.model(),
+            ex.sse(new OpenaiWire.Completion(id, "text_completion", created, translated.model(),
                     List.of(new OpenaiWire.CompletionChoice(index, piece, logprobs, finishReason)), null));
         }
     }

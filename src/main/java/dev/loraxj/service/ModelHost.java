@@ -160,8 +160,8 @@ public class ModelHost {
                 Thread.ofPlatform().name("loraxj-adapter-load-", 0).daemon(true).factory());
         AdapterSlots slots = engine.slots();
         AdapterStore store = new AdapterStore((key, token) -> switch (key) {
-            case AdapterRef ref -> LoadedAdapter.plan(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots);
-            case MergeSpec merge -> AdapterMerger.plan(merge, part -> catalog.source(part.source()).fetch(part, token), modelConfig, slots);
+            case AdapterRef ref -> LoadedAdapter.pending(catalog.source(ref.source()).fetch(ref, token), modelConfig, slots);
+            case MergeSpec merge -> AdapterMerger.pending(merge, part -> catalog.source(part.source()).fetch(part, token), modelConfig, slots);
         }, adapterBudget(), loaders, registry);
         Preloads preloads = new Preloads(store, catalog, config.adapters().preload().orElse(List.of()),
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());

@@ -74,7 +74,7 @@ class AdapterMergerTest {
     };
 
     static PendingAdapter plan() {
-        return AdapterMerger.plan(spec, ref -> dir.resolve(ref.id()), base, SLOTS);
+        return AdapterMerger.pending(spec, ref -> dir.resolve(ref.id()), base, SLOTS);
     }
 
     /** Bytes the calling thread allocates while running {@code r}. */
@@ -108,7 +108,7 @@ class AdapterMergerTest {
             case AdapterRef ref -> fake(otherBytes);
             case MergeSpec merge -> {
                 PendingAdapter[] p = new PendingAdapter[1];
-                planAllocated.set(allocatedBy(() -> p[0] = AdapterMerger.plan(merge, r -> dir.resolve(r.id()), base, SLOTS)));
+                planAllocated.set(allocatedBy(() -> p[0] = AdapterMerger.pending(merge, r -> dir.resolve(r.id()), base, SLOTS)));
                 yield p[0];
             }
         }, budget, loaders, new SimpleMeterRegistry());

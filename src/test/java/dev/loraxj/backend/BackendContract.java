@@ -86,7 +86,7 @@ public abstract class BackendContract {
         }
         MergeSpec spec = new MergeSpec(List.of(AdapterRef.of("lora-name-max", "local"), AdapterRef.of("lora-name-sue", "local")),
                 w, strategy, density, sign, MergeSpec.DEFAULT_SEED);
-        return AdapterMerger.plan(spec, ref -> SharedAssets.adapter(ref.id()), cfg, backend).materialize().lora();
+        return AdapterMerger.pending(spec, ref -> SharedAssets.adapter(ref.id()), cfg, backend).materialize().lora();
     }
 
     private void assertClose(float[] expected, float[] actual, float tol, String what) {
@@ -273,7 +273,7 @@ public abstract class BackendContract {
             int rank = 2 + 3 * k;
             RandomLora.write(dir, cfg, rank, 2.0 * rank, k == 3, RandomLora.ALL_MODULES, k % 2 == 0 ? DType.BF16 : DType.F32, 40 + k, 0.05);
             LoraWeights w = LoraWeights.read(dir, cfg);
-            assertEquals(backend.footprint(LoraWeights.plan(dir, cfg).shapes()), backend.footprint(
+            assertEquals(backend.footprint(LoraWeights.check(dir, cfg).shapes()), backend.footprint(
                     w.updates().stream().map(LoraUpdate::shape).toList()), "footprint known before the weights are read");
             weights.add(w);
         }
