@@ -183,22 +183,37 @@ public record LoraWeights(List<LoraUpdate> updates, String description) {
                     short[] ab = bits(a);
                     short[] bb = bits(b);
                     checkGain(fullName, scale, shape.rank(), shape.in(), maxAbs(ab, pair[0]), maxAbs(bb, pair[1]));
-                    as = MemorySegment.ofArray(new byte[ab.length * 2]);
-                    bs = MemorySegment.ofArray(new byte[bb.length * 2]);
-                    MemorySegment.copy(ab, 0, as, BF16_BITS, 0, ab.length);
-                    MemorySegment.copy(bb, 0, bs, BF16_BITS, 0, bb.length);
+                    as = segment(ab);
+                    bs = segment(bb);
                 } else {
                     float[] af = a.toFloats();
                     float[] bf = b.toFloats();
                     checkGain(fullName, scale, shape.rank(), shape.in(), maxAbs(af, pair[0]), maxAbs(bf, pair[1]));
-                    as = MemorySegment.ofArray(new byte[af.length * 4]);
-                    bs = MemorySegment.ofArray(new byte[bf.length * 4]);
-                    MemorySegment.copy(af, 0, as, F32, 0, af.length);
-                    MemorySegment.copy(bf, 0, bs, F32, 0, bf.length);
+                    as = segment(af);
+                    bs = segment(bf);
                 }
                 updates.add(new LoraUpdate(shape, scale, as, bs));
             }
             return new LoraWeights(updates, "lora r=" + maxRank + " " + modules);
+        }
+
+        /** The array as a little-endian segment: itself where the platform is little-endian (every one a GPU sits in), else a copy. */
+        private static MemorySegment segment(short[] v) {
+            if (java.nio.ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+                return MemorySegment.ofArray(v);
+            }
+            MemorySegment s = MemorySegment.ofArray(new byte[v.length * 2]);
+            MemorySegment.copy(v, 0, s, BF16_BITS, 0, v.length);
+            return s;
+        }
+
+        private static MemorySegment segment(float[] v) {
+            if (java.nio.ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+                return MemorySegment.ofArray(v);
+            }
+            MemorySegment s = MemorySegment.ofArray(new byte[v.length * 4]);
+            MemorySegment.copy(v, 0, s, F32, 0, v.length);
+            return s;
         }
 
         /** The largest magnitude; a NaN or infinity would make every logit of the adapter's requests garbage, so it is refused. */

@@ -75,13 +75,22 @@ final class CpuLora extends AdapterSlot {
         }
     }
 
+    /** The elements, without a copy when the segment is a whole little-endian short[] (as adapter loads hand them over). */
     private static short[] shorts(MemorySegment seg) {
+        if (seg.heapBase().orElse(null) instanceof short[] whole && whole.length * 2L == seg.byteSize()
+                && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            return whole;
+        }
         short[] out = new short[Math.toIntExact(seg.byteSize() / 2)];
         MemorySegment.copy(seg, BF16_BITS, 0, out, 0, out.length);
         return out;
     }
 
     private static float[] floats(MemorySegment seg) {
+        if (seg.heapBase().orElse(null) instanceof float[] whole && whole.length * 4L == seg.byteSize()
+                && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            return whole;
+        }
         float[] out = new float[Math.toIntExact(seg.byteSize() / 4)];
         MemorySegment.copy(seg, F32, 0, out, 0, out.length);
         return out;
