@@ -103,8 +103,37 @@ def run_device(ptx_dir):
     def module(name):
         return cp.RawModule(path=str(Path(ptx_dir) / f"{name}.sm_90.ptx"))
 
-    ew, lora, attn = module("elementwise"), module("sgmv"), module("attention")
+    ew, lora, attn, gemv = module("elementwise"), module("sgmv"), module("attention"), module("gemv")
     i32, f32, i64 = np.int32, np.float32, np.int64
+
+    # small-batch linear: 1, 3 and 8 rows over a 2048 -> 8192 weight and an odd 75 -> 33
+    for IN, OUT in ((2048, 8192), (75, 33)):
+        w = bf16_bits(RNG.standard_normal((OUT, IN)) * 0.02)
+        dw = cp.asarray(w)
+        for rows in (1, 3, 8):
+            x = bf16_bits(RNG.standard_normal((rows, IN)))
+            y = cp.zeros((rows, OUT), cp.float32)
+            gemv.get_function("gemv_bf16")(((OUT + 7) // 8,), (256,), (dw, cp.asarray(x), y, i32(IN), i32(OUT), i32(rows)))
+            want = widen(x).astype(np.float64) @ widen(w).astype(np.float64).T
+            check(f"gemv_bf16 {IN}->{OUT} x{rows}", want, y.get(), rtol=1e-4, atol=1e-5)
+    # its batch-1 bandwidth on a 1B-shape MLP weight (8192 x 2048), against a device copy of the same bytes
+    w = cp.asarray(bf16_bits(RNG.standard_normal((8192, 2048)) * 0.02))
+    x = cp.asarray(bf16_bits(RNG.standard_normal((1, 2048))))
+    y = cp.zeros((1, 8192), cp.float32)
+    copy = cp.empty_like(w)
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    def timed(f, n=200):
+        f()
+        start.record()
+        for _ in range(n):
+            f()
+        end.record()
+        end.synchronize()
+        return cp.cuda.get_elapsed_time(start, end) / n / 1e3
+    t_gemv = timed(lambda: gemv.get_function("gemv_bf16")((1024,), (256,), (w, x, y, i32(2048), i32(8192), i32(1))))
+    t_copy = timed(lambda: copy.__setitem__(slice(None), w))
+    print(f"info gemv_bf16 batch 1 reads {w.nbytes / t_gemv / 1e9:.0f} GB/s; a device copy moves {2 * w.nbytes / t_copy / 1e9:.0f} GB/s"
+          f" (read + write): {w.nbytes / t_gemv / (2 * w.nbytes / t_copy):.2f} of it")
 
     # embedding gather
     V, H, T = 97, 200, 7
