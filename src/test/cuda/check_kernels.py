@@ -103,7 +103,7 @@ def run_device(ptx_dir):
     def module(name):
         return cp.RawModule(path=str(Path(ptx_dir) / f"{name}.sm_90.ptx"))
 
-    ew, lora, attn, gemv = module("elementwise"), module("sgmv"), module("attention"), module("gemv")
+    ew, lora, attn, gemv, gemm = module("elementwise"), module("sgmv"), module("attention"), module("gemv"), module("gemm")
     i32, f32, i64 = np.int32, np.float32, np.int64
 
     # small-batch linear: 1, 3 and 8 rows over a 2048 -> 8192 weight and an odd 75 -> 33
@@ -134,6 +134,27 @@ def run_device(ptx_dir):
     t_copy = timed(lambda: copy.__setitem__(slice(None), w))
     print(f"info gemv_bf16 batch 1 reads {w.nbytes / t_gemv / 1e9:.0f} GB/s; a device copy moves {2 * w.nbytes / t_copy / 1e9:.0f} GB/s"
           f" (read + write): {w.nbytes / t_gemv / (2 * w.nbytes / t_copy):.2f} of it")
+
+    # tensor-core linear: tile-aligned, ragged edges, and K a multiple of 8 but not of the 32-wide K tile
+    for M, N, K in ((128, 256, 2048), (37, 75, 72), (200, 130, 520)):
+        x = bf16_bits(RNG.standard_normal((M, K)))
+        w = bf16_bits(RNG.standard_normal((N, K)) * 0.02)
+        y = cp.full((M, N), np.nan, cp.float32)
+        gemm.get_function("gemm_bf16")(((N + 63) // 64, (M + 63) // 64), (128,), (cp.asarray(x), cp.asarray(w), y, i32(M), i32(N), i32(K)))
+        want = widen(x).astype(np.float64) @ widen(w).astype(np.float64).T
+        check(f"gemm_bf16 {M}x{N}x{K}", want, y.get(), rtol=1e-3, atol=1e-4)
+    M, N, K = 512, 8192, 2048
+    x, w, y = cp.asarray(bf16_bits(RNG.standard_normal((M, K)))), cp.asarray(bf16_bits(RNG.standard_normal((N, K)))), cp.zeros((M, N), cp.float32)
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    launch = lambda: gemm.get_function("gemm_bf16")(((N + 63) // 64, (M + 63) // 64), (128,), (x, w, y, i32(M), i32(N), i32(K)))
+    launch()
+    start.record()
+    for _ in range(20):
+        launch()
+    end.record()
+    end.synchronize()
+    seconds = cp.cuda.get_elapsed_time(start, end) / 20 / 1e3
+    print(f"info gemm_bf16 {M}x{N}x{K}: {2 * M * N * K / seconds / 1e12:.1f} TFLOP/s")
 
     # embedding gather
     V, H, T = 97, 200, 7

@@ -30,7 +30,7 @@ class PtxBuildTest {
     private static final Logger LOG = Logger.getLogger(PtxBuildTest.class);
     private static final Path NATIVE = Path.of("src/main/native");
     private static final Path REPORTS = Path.of(System.getProperty("buildDir", "target"), "ptxas");
-    private static final Pattern KERNEL = Pattern.compile("__global__\\s+void\\s+(\\w+)\\s*\\(");
+    private static final Pattern KERNEL = Pattern.compile("__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(");
     private static final Pattern SPILLS = Pattern.compile("Function properties for (\\w+)\\s*\\n\\s*\\d+ bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads");
 
     @BeforeAll
