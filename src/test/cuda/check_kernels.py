@@ -104,6 +104,7 @@ def run_device(ptx_dir):
         return cp.RawModule(path=str(Path(ptx_dir) / f"{name}.sm_90.ptx"))
 
     ew, lora, attn, gemv, gemm = module("elementwise"), module("sgmv"), module("attention"), module("gemv"), module("gemm")
+    head = module("head")
     i32, f32, i64 = np.int32, np.float32, np.int64
 
     # small-batch linear: 1, 3 and 8 rows over a 2048 -> 8192 weight and an odd 75 -> 33
@@ -155,6 +156,24 @@ def run_device(ptx_dir):
     end.synchronize()
     seconds = cp.cuda.get_elapsed_time(start, end) / 20 / 1e3
     print(f"info gemm_bf16 {M}x{N}x{K}: {2 * M * N * K / seconds / 1e12:.1f} TFLOP/s")
+
+    # the head's kernels: rows for logits, a Medusa ResBlock's tail, greedy picks with ties to the lowest index
+    x = bf16_bits(RNG.standard_normal((9, 64)))
+    rows = np.array([8, 0, 3], np.int32)
+    o = cp.zeros((3, 64), cp.uint16)
+    head.get_function("gather_rows")((3,), (64,), (cp.asarray(x), cp.asarray(rows), o, i32(64)))
+    check("gather_rows", x[rows], o.get(), rtol=0)
+    xs, ys, bs = (RNG.standard_normal((4, 64)).astype(np.float32) for _ in range(3))
+    bs = bs[0]
+    h = cp.zeros((4, 64), cp.float32)
+    head.get_function("medusa_residual")((1,), (256,), (cp.asarray(xs), cp.asarray(ys), cp.asarray(bs), h, i32(64), i32(4)))
+    z = ys.astype(np.float64) + bs
+    check("medusa_residual", xs + z / (1 + np.exp(-z)), h.get(), rtol=1e-6, atol=1e-6)
+    logits = RNG.standard_normal((5, 32000)).astype(np.float32)
+    logits[2, [7, 9000]] = 50.0  # a tie: the lower index wins
+    picks = cp.zeros(5, cp.int32)
+    head.get_function("argmax_rows")((5,), (256,), (cp.asarray(logits), picks, i32(32000)))
+    check("argmax_rows", np.argmax(logits, axis=1), picks.get(), rtol=0)
 
     # embedding gather
     V, H, T = 97, 200, 7
