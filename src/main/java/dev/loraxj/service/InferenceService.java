@@ -299,19 +299,20 @@ public class InferenceService {
     }
 
     /**
-     * Hands engine events to the Mutiny emitter; runs on the engine thread and never blocks. The
-     * trace hears of the end first, so its spans are queued on the request's context before the answer.
+     * Hands engine events to the Mutiny emitter; runs on the engine thread and never blocks. When
+     * traced, the end is emitted after the trace's spans, on the request's context (the engine is done with it).
      */
     private record Forward(MultiEmitter<? super TokenEvent> emitter, AdapterKey adapter, RequestTrace trace) implements SequenceListener {
         @Override
         public void onEvent(TokenEvent event) {
             if (event instanceof TokenEvent.Finished f) {
-                trace.finished(adapter, f.generation());
+                trace.finished(adapter, f.generation(), () -> {
+                    emitter.emit(event);
+                    emitter.complete();
+                });
+                return;
             }
             emitter.emit(event);
-            if (event instanceof TokenEvent.Finished) {
-                emitter.complete();
-            }
         }
 
         @Override

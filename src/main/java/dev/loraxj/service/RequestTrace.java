@@ -112,38 +112,48 @@ public final class RequestTrace {
 
     /**
      * A sequence finished (called on the engine thread: only hands the work over). Its queue,
-     * prefill and decode spans, and the request span's totals over its sequences.
+     * prefill and decode spans, and the request span's totals over its sequences; then {@code then}
+     * (which ends the answer, and with it the request span), there, so the totals land before.
      */
-    void finished(AdapterKey adapter, Generation g) {
+    void finished(AdapterKey adapter, Generation g, Runnable then) {
         if (!on()) {
-            return; // nothing allocated when off
+            then.run(); // nothing allocated when off
+            return;
         }
         run(() -> {
-            Span request = Span.fromContext(parent);
-            sequences++;
-            promptTokens += g.promptTokens();
-            generatedTokens += g.generatedTokens();
-            hitTokens += g.prefixHitTokens();
-            if (adapter != null) {
-                request.setAttribute(ADAPTER_ID, adapter.name());
+            try {
+                sequenceSpans(adapter, g);
+            } finally {
+                then.run();
             }
-            request.setAttribute(SEQUENCES, sequences);
-            request.setAttribute(PROMPT_TOKENS, promptTokens);
-            request.setAttribute(GENERATED_TOKENS, generatedTokens);
-            request.setAttribute(FINISH_REASON, g.finishReason().wire());
-            request.setAttribute(PREFIX_HIT, hitTokens > 0);
-            request.setAttribute(PREFIX_HIT_TOKENS, hitTokens);
-            span("queue", g.queuedNanos(), g.startNanos(), null);
-            Span prefill = child("prefill", g.startNanos())
-                    .setAttribute(PROMPT_TOKENS, (long) g.promptTokens())
-                    .setAttribute(PREFIX_HIT, g.prefixHitTokens() > 0)
-                    .setAttribute(PREFIX_HIT_TOKENS, (long) g.prefixHitTokens()).startSpan();
-            prefill.end(epoch(g.firstTokenNanos()), TimeUnit.NANOSECONDS);
-            Span decode = child("decode", g.firstTokenNanos())
-                    .setAttribute(GENERATED_TOKENS, (long) g.generatedTokens())
-                    .setAttribute(FINISH_REASON, g.finishReason().wire()).startSpan();
-            decode.end(epoch(g.endNanos()), TimeUnit.NANOSECONDS);
         });
+    }
+
+    private void sequenceSpans(AdapterKey adapter, Generation g) {
+        Span request = Span.fromContext(parent);
+        sequences++;
+        promptTokens += g.promptTokens();
+        generatedTokens += g.generatedTokens();
+        hitTokens += g.prefixHitTokens();
+        if (adapter != null) {
+            request.setAttribute(ADAPTER_ID, adapter.name());
+        }
+        request.setAttribute(SEQUENCES, sequences);
+        request.setAttribute(PROMPT_TOKENS, promptTokens);
+        request.setAttribute(GENERATED_TOKENS, generatedTokens);
+        request.setAttribute(FINISH_REASON, g.finishReason().wire());
+        request.setAttribute(PREFIX_HIT, hitTokens > 0);
+        request.setAttribute(PREFIX_HIT_TOKENS, hitTokens);
+        span("queue", g.queuedNanos(), g.startNanos(), null);
+        Span prefill = child("prefill", g.startNanos())
+                .setAttribute(PROMPT_TOKENS, (long) g.promptTokens())
+                .setAttribute(PREFIX_HIT, g.prefixHitTokens() > 0)
+                .setAttribute(PREFIX_HIT_TOKENS, (long) g.prefixHitTokens()).startSpan();
+        prefill.end(epoch(g.firstTokenNanos()), TimeUnit.NANOSECONDS);
+        Span decode = child("decode", g.firstTokenNanos())
+                .setAttribute(GENERATED_TOKENS, (long) g.generatedTokens())
+                .setAttribute(FINISH_REASON, g.finishReason().wire()).startSpan();
+        decode.end(epoch(g.endNanos()), TimeUnit.NANOSECONDS);
     }
 
     private SpanBuilder child(String name, long start) {
