@@ -89,6 +89,18 @@ class TracingApiTest {
     }
 
     @Test
+    void bestOfRequestSumsItsSequencesOnTheRequestSpan() throws Exception {
+        Traced whole = post("/generate", "{\"inputs\":\"Once upon a time\",\"parameters\":{\"max_new_tokens\":3,\"best_of\":2,"
+                + "\"do_sample\":true,\"ignore_eos_token\":true,\"details\":true}}");
+        SpanData request = whole.request();
+        assertEquals(2L, request.getAttributes().get(RequestTrace.SEQUENCES));
+        assertEquals(6L, request.getAttributes().get(RequestTrace.GENERATED_TOKENS), "3 tokens from each of the 2 sequences");
+        assertEquals(TestClient.JSON.readTree(whole.body).path("details").path("finish_reason").asText(),
+                request.getAttributes().get(RequestTrace.FINISH_REASON));
+        assertEquals(2, whole.all.stream().filter(s -> s.getName().equals("decode")).count(), "one decode span per sequence");
+    }
+
+    @Test
     void chatRequestGetsItsSpan() throws Exception {
         Traced chat = post("/v1/chat/completions", "{\"model\":\"\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story\"}]}");
         JsonNode usage = TestClient.JSON.readTree(chat.body).path("usage");
