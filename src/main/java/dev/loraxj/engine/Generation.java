@@ -9,6 +9,8 @@ import java.util.List;
  * @param tokens  empty unless details were asked for
  * @param logprobSum sum of the generated tokens' logprobs (ranks best_of candidates)
  * @param skippedTokens tokens accepted from Medusa candidates (LoRAX's skipped_tokens)
+ * @param firstTokenNanos when its first token was sampled (System.nanoTime, as the others)
+ * @param prefixHitTokens prompt tokens the prefix cache held at its first admission (0: a miss)
  */
 public record Generation(
         String text,
@@ -22,5 +24,7 @@ public record Generation(
         int skippedTokens,
         long queuedNanos,
         long startNanos,
-        long endNanos) {
+        long firstTokenNanos,
+        long endNanos,
+        int prefixHitTokens) {
 }

@@ -130,6 +130,7 @@ final class OutputProcessor {
         metrics.generated();
         if (s.generated() == 1) {
             metrics.firstToken(now - s.queuedNanos());
+            s.firstTokenAt(now);
         } else {
             metrics.nextToken(now - s.lastTokenNanos());
         }
@@ -157,7 +158,7 @@ final class OutputProcessor {
         }
         metrics.finished(now - s.queuedNanos());
         Generation g = new Generation(finalText(s), finish, s.promptLength(), s.generated(), req.seedReported(),
-                s.prefill(), s.details(), s.logprobSum(), s.skipped(), s.queuedNanos(), s.startNanos(), now);
+                s.prefill(), s.details(), s.logprobSum(), s.skipped(), s.queuedNanos(), s.startNanos(), s.firstTokenNanos(), now, s.prefixHitTokens());
         s.listener().onEvent(new TokenEvent.Finished(token, g));
         return true;
     }

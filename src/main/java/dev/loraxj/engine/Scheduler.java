@@ -213,6 +213,7 @@ final class Scheduler {
             pool.share(next.blocks(), hit, next.chain());
             pool.allocate(next.blocks(), slots);
             next.markCached(hit.tokens(pool.blockSize()));
+            next.prefixHit(hit.tokens(pool.blockSize()));
             prefixQueries++;
             if (hit.blocks().length > 0) {
                 prefixHits++;

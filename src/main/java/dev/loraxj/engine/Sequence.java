@@ -43,6 +43,8 @@ public final class Sequence {
     private double logprobSum;
     private long startNanos;
     private long lastTokenNanos;
+    private long firstTokenNanos;
+    private int prefixHitTokens;
     private volatile boolean cancelled;
     private long admittedAt;
     private int preemptions;
@@ -323,5 +325,24 @@ public final class Sequence {
 
     void tokenAt(long now) {
         lastTokenNanos = now;
+    }
+
+    long firstTokenNanos() {
+        return firstTokenNanos;
+    }
+
+    void firstTokenAt(long now) {
+        firstTokenNanos = now;
+    }
+
+    /** Prompt tokens the prefix cache held when it was first admitted (a recompute after a preemption does not count). */
+    int prefixHitTokens() {
+        return prefixHitTokens;
+    }
+
+    void prefixHit(int tokens) {
+        if (preemptions == 0) {
+            prefixHitTokens = tokens;
+        }
     }
 }

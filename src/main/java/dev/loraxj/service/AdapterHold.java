@@ -23,15 +23,32 @@ public final class AdapterHold {
     private final ApiToken token;
     private final CompletableFuture<Void> access;
     private final CompletableFuture<LoadedAdapter> adapter;
+    private final RequestTrace trace;
     private AdapterStore.Lease lease;
     private boolean released;
 
     AdapterHold(AdapterStore store, AdapterKey key, ApiToken token, CompletableFuture<Void> access) {
+        this(store, key, token, access, RequestTrace.OFF);
+    }
+
+    /** As above, reporting the access check and the load to {@code trace}. */
+    AdapterHold(AdapterStore store, AdapterKey key, ApiToken token, CompletableFuture<Void> access, RequestTrace trace) {
         this.store = store;
         this.key = key;
         this.token = token;
         this.access = access;
+        this.trace = trace;
         this.adapter = access.thenCompose(v -> lease());
+        if (trace.on() && key != null) {
+            long asked = System.nanoTime();
+            long[] checked = {asked};
+            access.whenComplete((v, e) -> trace.accessChecked(asked, checked[0] = System.nanoTime(), e));
+            adapter.whenComplete((a, e) -> {
+                if (!access.isCompletedExceptionally()) {
+                    trace.adapterLoaded(key, checked[0], System.nanoTime(), e);
+                }
+            });
+        }
     }
 
     /** The adapter or merge held; null for the base model. */
@@ -52,7 +69,7 @@ public final class AdapterHold {
      * several sequences); released on its own.
      */
     AdapterHold share() {
-        return key == null ? NONE : new AdapterHold(store, key, token, access);
+        return key == null ? NONE : new AdapterHold(store, key, token, access, trace);
     }
 
     public synchronized void release() {

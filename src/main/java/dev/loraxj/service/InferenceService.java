@@ -11,6 +11,7 @@ import dev.loraxj.engine.Sequence;
 import dev.loraxj.engine.SequenceListener;
 import dev.loraxj.engine.TokenEvent;
 import dev.loraxj.model.TokenSpan;
+import io.opentelemetry.api.trace.Tracer;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.BackPressureStrategy;
@@ -35,10 +36,12 @@ public class InferenceService {
     private final ModelHost host;
     private final Draining draining;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final Tracer tracer;
 
-    public InferenceService(ModelHost host, Draining draining) {
+    public InferenceService(ModelHost host, Draining draining, Tracer tracer) {
         this.host = host;
         this.draining = draining;
+        this.tracer = tracer;
         draining.track(inFlight::get);
     }
 
@@ -52,7 +55,15 @@ public class InferenceService {
      * token is used for private adapters when the request has no {@code api_token}.
      */
     public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
-        return validator().validate(request, streaming, authorization);
+        long start = System.nanoTime();
+        try {
+            ValidRequest valid = validator().validate(request, streaming, authorization);
+            trace().span("validation", start, System.nanoTime(), null);
+            return valid;
+        } catch (RuntimeException e) {
+            trace().span("validation", start, System.nanoTime(), e);
+            throw e;
+        }
     }
 
     /**
@@ -60,12 +71,28 @@ public class InferenceService {
      * with the adapter's template); {@link #validatePrompt} finishes it. Throws as {@link #validate}.
      */
     public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String authorization) {
-        return validator().parameters(parameters, streaming, authorization);
+        long start = System.nanoTime();
+        try {
+            ValidParameters valid = validator().parameters(parameters, streaming, authorization);
+            trace().span("validation", start, System.nanoTime(), null);
+            return valid;
+        } catch (RuntimeException e) {
+            trace().span("validation", start, System.nanoTime(), e);
+            throw e;
+        }
     }
 
     /** The prompt for parameters {@link #validateParameters} passed: checked against the limits and tokenized. */
     public ValidRequest validatePrompt(ValidParameters parameters, String inputs) {
-        return validator().prompt(parameters, inputs);
+        long start = System.nanoTime();
+        try {
+            ValidRequest valid = validator().prompt(parameters, inputs);
+            trace().span("validation", start, System.nanoTime(), null);
+            return valid;
+        } catch (RuntimeException e) {
+            trace().span("validation", start, System.nanoTime(), e);
+            throw e;
+        }
     }
 
     private RequestValidator validator() {
@@ -86,8 +113,17 @@ public class InferenceService {
             return AdapterHold.NONE;
         }
         ModelRuntime rt = host.runtime();
+        return hold(rt, parameters, trace());
+    }
+
+    private static AdapterHold hold(ModelRuntime rt, ValidParameters parameters, RequestTrace trace) {
         return new AdapterHold(rt.adapters(), parameters.adapter(), parameters.token(),
-                rt.access().check(parameters.adapter(), parameters.token()));
+                rt.access().check(parameters.adapter(), parameters.token()), trace);
+    }
+
+    /** The calling request's trace (OFF when tracing is off or the caller is no traced HTTP request). */
+    private RequestTrace trace() {
+        return RequestTrace.current(tracer);
     }
 
     /**
@@ -105,7 +141,7 @@ public class InferenceService {
      */
     public Multi<TokenEvent> stream(ValidRequest request, AdapterHold held) {
         Permit permit = acquire();
-        return events(request.generation(), request, held).onTermination().invoke(permit::release);
+        return events(request.generation(), request, held, trace()).onTermination().invoke(permit::release);
     }
 
     /** The whole result; with best_of, the candidate with the highest total logprob, plus the others. */
@@ -119,9 +155,10 @@ public class InferenceService {
             checkCapacity(List.of(request), "`best_of` " + request.bestOf());
         }
         Permit permit = acquire();
+        RequestTrace trace = trace();
         List<Multi<TokenEvent>> runs = new ArrayList<>();
         for (int i = 0; i < request.bestOf(); i++) {
-            runs.add(events(i == 0 ? request.generation() : reseeded(request.generation()), request, held));
+            runs.add(events(i == 0 ? request.generation() : reseeded(request.generation()), request, held, trace));
         }
         return Multi.createBy().merging().streams(runs)
                 .filter(e -> e instanceof TokenEvent.Finished)
@@ -194,20 +231,20 @@ public class InferenceService {
      * checks the caller's access and then leases the adapter (loading it if needed). The sequence
      * joins a batch only when both are done, and fails (freeing its place) if either fails.
      */
-    private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid, AdapterHold held) {
+    private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid, AdapterHold held, RequestTrace trace) {
         AdapterKey adapter = valid.adapter();
         return Multi.createFrom().emitter(emitter -> {
             ModelRuntime rt = host.runtime();
             if (adapter == null) {
-                Sequence seq = rt.engine().submit(request, new Forward(emitter));
+                Sequence seq = rt.engine().submit(request, new Forward(emitter, null, trace));
                 emitter.onTermination(seq::cancel);
                 return;
             }
-            AdapterHold hold = held == null ? hold(valid.parameters()) : held.share();
+            AdapterHold hold = held == null ? hold(rt, valid.parameters(), trace) : held.share();
             CompletableFuture<SequenceAdapter> gate = hold.adapter().thenApply(a -> runWith(rt, adapter, a));
             Sequence seq;
             try {
-                seq = rt.engine().submit(request, new Forward(emitter), adapter, gate);
+                seq = rt.engine().submit(request, new Forward(emitter, adapter, trace), adapter, gate);
             } catch (RuntimeException e) {
                 hold.release(); // never queued: nothing else will end it
                 throw e;
@@ -261,14 +298,21 @@ public class InferenceService {
         }
     }
 
-    /** Hands engine events to the Mutiny emitter; runs on the engine thread and never blocks. */
-    private record Forward(MultiEmitter<? super TokenEvent> emitter) implements SequenceListener {
+    /**
+     * Hands engine events to the Mutiny emitter; runs on the engine thread and never blocks. When
+     * traced, the end is emitted after the trace's spans, on the request's context (the engine is done with it).
+     */
+    private record Forward(MultiEmitter<? super TokenEvent> emitter, AdapterKey adapter, RequestTrace trace) implements SequenceListener {
         @Override
         public void onEvent(TokenEvent event) {
-            emitter.emit(event);
-            if (event instanceof TokenEvent.Finished) {
-                emitter.complete();
+            if (event instanceof TokenEvent.Finished f) {
+                trace.finished(adapter, f.generation(), () -> {
+                    emitter.emit(event);
+                    emitter.complete();
+                });
+                return;
             }
+            emitter.emit(event);
         }
 
         @Override
