@@ -48,19 +48,19 @@ public class InferenceService {
     }
 
     /**
-     * As above; {@code authorization} is the HTTP Authorization header (null if none), whose Bearer
-     * token is used for private adapters when the request has no {@code api_token}.
+     * As above; {@code headerToken} is the private-adapter token the request's headers carry (null if
+     * none), used when the request has no {@code api_token}.
      */
-    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
-        return validator().validate(request, streaming, authorization);
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String headerToken) {
+        return validator().validate(request, streaming, headerToken);
     }
 
     /**
      * A request's parameters alone, for a prompt known only once its adapter is (a chat's, rendered
      * with the adapter's template); {@link #validatePrompt} finishes it. Throws as {@link #validate}.
      */
-    public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String authorization) {
-        return validator().parameters(parameters, streaming, authorization);
+    public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String headerToken) {
+        return validator().parameters(parameters, streaming, headerToken);
     }
 
     /** The prompt for parameters {@link #validateParameters} passed: checked against the limits and tokenized. */
