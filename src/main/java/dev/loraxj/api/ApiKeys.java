@@ -1,5 +1,7 @@
 package dev.loraxj.api;
 
+import org.jboss.logging.Logger;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +19,8 @@ import java.util.Optional;
  */
 final class ApiKeys {
 
+    private static final Logger LOG = Logger.getLogger(ApiKeys.class);
+
     private final List<byte[]> digests;
 
     private ApiKeys(List<byte[]> digests) {
@@ -29,6 +33,11 @@ final class ApiKeys {
         keys.orElse(List.of()).stream().map(String::trim).filter(k -> !k.isEmpty()).forEach(k -> digests.add(sha256(k)));
         if (file.isPresent() && !file.get().isBlank()) {
             Path path = Path.of(file.get());
+            if (!Files.exists(path)) {
+                // k8s mounts the Secret's key optionally: no key there means no keys from the file
+                LOG.warnf("loraxj.auth.api-keys-file %s does not exist: no API keys from it", path);
+                return new ApiKeys(digests);
+            }
             try {
                 for (String line : Files.readAllLines(path, StandardCharsets.UTF_8)) {
                     String k = line.trim();
