@@ -102,6 +102,7 @@ public class ServerAuth {
 
     private void verified(RoutingContext rc, SecurityIdentity identity) {
         if (requiredRole.isPresent() && !identity.hasRole(requiredRole.get())) {
+            metricsUri("FORBIDDEN");
             rc.request().resume();
             rc.response().putHeader("WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
             RequestGate.refuse(rc, new HttpRequestException(HttpRequestException.Kind.FORBIDDEN,
@@ -113,8 +114,18 @@ public class ServerAuth {
     }
 
     private static void unauthorized(RoutingContext rc, String message) {
+        metricsUri("UNAUTHORIZED");
         rc.response().putHeader("WWW-Authenticate", "Bearer realm=\"loraxj\"");
         RequestGate.refuse(rc, new HttpRequestException(HttpRequestException.Kind.UNAUTHORIZED, message));
+    }
+
+    /** The HTTP metrics' uri tag (Quarkus reads it from the request's context): one value for every refused path, so random paths add no series. */
+    @SuppressWarnings("deprecation")
+    private static void metricsUri(String uri) {
+        Context context = Vertx.currentContext();
+        if (context != null) {
+            context.putLocal("UrlPathTemplate", uri);
+        }
     }
 
     boolean open(String path) {

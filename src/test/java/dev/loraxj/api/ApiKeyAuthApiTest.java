@@ -180,6 +180,8 @@ class ApiKeyAuthApiTest {
             refused++;
         }
         assertTrue(refused >= 12, "refused " + refused + " of " + routes);
+        String metrics = send("GET", "/metrics", null).body();
+        assertFalse(metrics.contains("uri=\"/no-such-route\""), "a refused path is no metric series of its own");
     }
 
     @Test
