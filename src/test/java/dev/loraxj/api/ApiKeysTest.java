@@ -1,12 +1,20 @@
 package dev.loraxj.api;
 
+import dev.loraxj.config.LoraxjConfig;
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.smallrye.config.EnvConfigSource;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,5 +38,19 @@ class ApiKeysTest {
         ApiKeys missing = ApiKeys.of(Optional.empty(), Optional.of("/nonexistent/loraxj/api-keys"));
         assertFalse(missing.enabled());
         assertFalse(missing.matches("anything"));
+    }
+
+    @Test
+    void keysComeFromTheEnvironmentThroughTheConfigMapping() throws Exception {
+        LoraxjConfig c = new SmallRyeConfigBuilder().addDefaultInterceptors()
+                .withSources(new EnvConfigSource(Map.of("LORAXJ_MODEL_ID", "m", "LORAXJ_AUTH_API_KEYS", "env-a,env-b",
+                                "LORAXJ_AUTH_OIDC_REQUIRED_ROLE", "generate"), 300),
+                        new PropertiesConfigSource(Path.of("src/main/resources/application.properties").toUri().toURL(), 250))
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withMapping(LoraxjConfig.class).build().getConfigMapping(LoraxjConfig.class);
+        assertEquals(Optional.of(List.of("env-a", "env-b")), c.auth().apiKeys());
+        assertEquals(Optional.of("generate"), c.auth().oidc().requiredRole());
+        assertEquals(List.of("/health", "/info", "/metrics", "/q/health", "/q/health/*"), c.auth().openPaths());
+        assertTrue(ApiKeys.of(c.auth().apiKeys(), c.auth().apiKeysFile()).matches("env-b"));
     }
 }
