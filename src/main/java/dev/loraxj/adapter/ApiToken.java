@@ -23,16 +23,15 @@ public final class ApiToken {
         }
     }
 
-    /** The token from {@code parameters.api_token}, else from an {@code Authorization: Bearer} header; null if neither. */
-    public static ApiToken from(String apiToken, String authorizationHeader) {
+    /**
+     * The token from {@code parameters.api_token}, else the one the headers carry (the api layer picks
+     * {@code x-adapter-token}, or a Bearer token when server auth is off); null if neither.
+     */
+    public static ApiToken from(String apiToken, String headerToken) {
         if (apiToken != null && !apiToken.isEmpty()) {
             return new ApiToken(apiToken);
         }
-        if (authorizationHeader != null && authorizationHeader.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            String t = authorizationHeader.substring(7).trim();
-            return t.isEmpty() ? null : new ApiToken(t);
-        }
-        return null;
+        return of(headerToken);
     }
 
     public static ApiToken of(String value) {

@@ -107,8 +107,8 @@ public class GenerateRoutes {
 
     /** Validation tokenizes, so it runs on a worker; the answer comes back on the event loop. */
     private void validated(HttpExchange ex, LoraxRequest request, boolean streaming, Consumer<ValidRequest> then) {
-        String authorization = ex.authorization();
-        ex.vertx().executeBlocking(() -> service.validate(request, streaming, authorization), false)
+        String adapterToken = ex.adapterToken();
+        ex.vertx().executeBlocking(() -> service.validate(request, streaming, adapterToken), false)
                 .onComplete(ar -> {
                     if (ar.failed()) {
                         ex.fail(ar.cause());

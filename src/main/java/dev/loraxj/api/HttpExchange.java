@@ -26,9 +26,16 @@ final class HttpExchange {
         this.context = Vertx.currentContext();
     }
 
-    /** The request's Authorization header, or null. */
-    String authorization() {
-        return rc.request().getHeader("Authorization");
+    /**
+     * The private-adapter token the headers carry: {@code x-adapter-token}, else the Authorization
+     * Bearer token unless server auth is on (then that header is the server's); or null.
+     */
+    String adapterToken() {
+        String t = rc.request().getHeader("x-adapter-token");
+        if (t != null && !t.isBlank()) {
+            return t.trim();
+        }
+        return rc.get(ServerAuth.ON) != null ? null : ServerAuth.bearer(rc.request().getHeader("Authorization"));
     }
 
     HttpServerResponse response() {

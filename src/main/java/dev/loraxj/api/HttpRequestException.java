@@ -1,14 +1,16 @@
 package dev.loraxj.api;
 
 /**
- * A request refused at the HTTP layer, before a route reads it: its framing, size, media type,
- * path or method. {@link ApiError} and {@link OpenaiErrors} give it its status and error shape.
+ * A request refused at the HTTP layer, before a route reads it: its credential, framing, size,
+ * media type, path or method. {@link ApiError} and {@link OpenaiErrors} give it its status and error shape.
  */
 final class HttpRequestException extends RuntimeException {
 
     /** Each refusal's status, and its name as LoRAX's error_type and OpenAI's code. */
     enum Kind {
         MALFORMED(400, "bad_request"),
+        UNAUTHORIZED(401, "unauthorized"),
+        FORBIDDEN(403, "forbidden"),
         NO_ROUTE(404, "not_found"),
         METHOD_NOT_ALLOWED(405, "method_not_allowed"),
         TOO_LARGE(413, "payload_too_large"),

@@ -56,6 +56,8 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
                 String message = names.rename(v.getMessage());
                 yield invalid(message, param(message));
             }
+            case HttpRequestException h when h.status() == 401 -> error(401, h.getMessage(), "authentication_error", null, "invalid_api_key");
+            case HttpRequestException h when h.status() == 403 -> error(403, h.getMessage(), "permission_error", null, "insufficient_permissions");
             case HttpRequestException h -> error(h.status(), h.getMessage(), "invalid_request_error", null, h.code());
             case ChatTemplateException c -> invalid(c.getMessage(), "messages");
             case AdapterAccessException d -> d.missingToken()

@@ -73,11 +73,11 @@ public class OpenaiRoutes {
             OpenaiErrors.of(e, names).send(ex);
             return;
         }
-        String authorization = ex.authorization();
+        String adapterToken = ex.adapterToken();
         ex.vertx().executeBlocking(() -> {
             List<ValidRequest> valid = new ArrayList<>();
             for (String prompt : prompts) {
-                valid.add(service.validate(new LoraxRequest(prompt, translated.parameters(), translated.stream()), translated.stream(), authorization));
+                valid.add(service.validate(new LoraxRequest(prompt, translated.parameters(), translated.stream()), translated.stream(), adapterToken));
             }
             return valid;
         }, false).onComplete(ar -> {
@@ -117,8 +117,8 @@ public class OpenaiRoutes {
             OpenaiErrors.of(e, names).send(ex);
             return;
         }
-        String authorization = ex.authorization();
-        ex.vertx().executeBlocking(() -> service.validateParameters(translated.parameters(), translated.stream(), authorization), false)
+        String adapterToken = ex.adapterToken();
+        ex.vertx().executeBlocking(() -> service.validateParameters(translated.parameters(), translated.stream(), adapterToken), false)
                 .onComplete(parameters -> {
                     if (parameters.failed()) {
                         OpenaiErrors.of(parameters.cause(), names).send(ex);

@@ -136,7 +136,7 @@ public class RequestGate {
         }
     }
 
-    private static void refuse(RoutingContext rc, HttpRequestException e) {
+    static void refuse(RoutingContext rc, HttpRequestException e) {
         LOG.debugf("%s %s refused: %s", rc.request().method(), rc.request().path(), e.getMessage());
         HttpExchange ex = new HttpExchange(rc);
         if (openai(path(rc))) {
@@ -184,7 +184,7 @@ public class RequestGate {
         return true;
     }
 
-    private static String path(RoutingContext rc) {
+    static String path(RoutingContext rc) {
         String p = rc.normalizedPath() != null ? rc.normalizedPath() : rc.request().path() != null ? rc.request().path() : "";
         return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
     }

@@ -12,12 +12,13 @@
         tags = {@Tag(name = dev.loraxj.api.OpenapiDocument.LORAX, description = "LoRAX's REST API"),
                 @Tag(name = dev.loraxj.api.OpenapiDocument.OPENAI, description = "OpenAI's API: model names the adapter")},
         components = @Components(responses = {
-                @APIResponse(name = dev.loraxj.api.OpenapiDocument.LORAX_ERROR, description = "LoRAX's error: 401/403 (a private adapter's "
+                @APIResponse(name = dev.loraxj.api.OpenapiDocument.LORAX_ERROR, description = "LoRAX's error: 401/403 (with server auth on, "
+                        + "no valid API key or bearer token, or a token without the required role; or a private adapter's "
                         + "token is missing or refused), 422 (validation; the message names the field), 424 (generation or "
                         + "adapter failure), 429 (overloaded), 503 (not ready)",
                         content = @Content(mediaType = "application/json", schema = @Schema(implementation = dev.loraxj.api.ErrorResponse.class))),
                 @APIResponse(name = dev.loraxj.api.OpenapiDocument.OPENAI_ERROR, description = "OpenAI's error: 400 (invalid parameter, "
-                        + "named in param), 401/403 (token), 404 (no such model), 429 (overloaded), 500 (generation failed), "
+                        + "named in param), 401/403 (the server's API key or bearer token, or an adapter's token), 404 (no such model), 429 (overloaded), 500 (generation failed), "
                         + "503 (not ready)",
                         content = @Content(mediaType = "application/json", schema = @Schema(implementation = dev.loraxj.api.OpenaiWire.ErrorBody.class)))}))
 package dev.loraxj.api;

@@ -186,6 +186,25 @@ public interface LoraxjConfig {
         /** Use the server's HF_TOKEN / HUGGING_FACE_HUB_TOKEN when a request carries no token. */
         @WithDefault("false")
         boolean useGlobalHfToken();
+
+        /** Server API keys (Authorization: Bearer or x-api-key); with none here or in the file, keys are off. */
+        Optional<List<String>> apiKeys();
+
+        /** A file of server API keys, one per line ({@code #} comments), e.g. a mounted Secret; read at start. */
+        Optional<String> apiKeysFile();
+
+        /** Paths served without a credential when server auth is on: exact, or a prefix when ending in {@code /*}. */
+        @WithDefault("/health,/info,/metrics,/q/health,/q/health/*")
+        List<String> openPaths();
+
+        Oidc oidc();
+
+        /** Bearer tokens verified by quarkus-oidc (quarkus.oidc.*), on when quarkus.oidc.tenant-enabled is true. */
+        interface Oidc {
+
+            /** A role (groups claim, or quarkus.oidc.roles.role-claim-path, e.g. scope) every token must carry; none: any valid token. */
+            Optional<String> requiredRole();
+        }
     }
 
     /** The Hugging Face Hub source; each setting defaults to huggingface_hub's environment variable. */

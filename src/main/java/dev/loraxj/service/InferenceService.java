@@ -51,13 +51,13 @@ public class InferenceService {
     }
 
     /**
-     * As above; {@code authorization} is the HTTP Authorization header (null if none), whose Bearer
-     * token is used for private adapters when the request has no {@code api_token}.
+     * As above; {@code headerToken} is the private-adapter token the request's headers carry (null if
+     * none), used when the request has no {@code api_token}.
      */
-    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String headerToken) {
         long start = System.nanoTime();
         try {
-            ValidRequest valid = validator().validate(request, streaming, authorization);
+            ValidRequest valid = validator().validate(request, streaming, headerToken);
             trace().span("validation", start, System.nanoTime(), null);
             return valid;
         } catch (RuntimeException e) {
@@ -70,10 +70,10 @@ public class InferenceService {
      * A request's parameters alone, for a prompt known only once its adapter is (a chat's, rendered
      * with the adapter's template); {@link #validatePrompt} finishes it. Throws as {@link #validate}.
      */
-    public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String authorization) {
+    public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String headerToken) {
         long start = System.nanoTime();
         try {
-            ValidParameters valid = validator().parameters(parameters, streaming, authorization);
+            ValidParameters valid = validator().parameters(parameters, streaming, headerToken);
             trace().span("validation", start, System.nanoTime(), null);
             return valid;
         } catch (RuntimeException e) {

@@ -68,19 +68,19 @@ public final class RequestValidator {
         return validate(request, streaming, null);
     }
 
-    /** @param authorization the request's Authorization header (a Bearer token), or null */
-    public ValidRequest validate(LoraxRequest request, boolean streaming, String authorization) {
+    /** @param headerToken the private-adapter token the request's headers carry, or null */
+    public ValidRequest validate(LoraxRequest request, boolean streaming, String headerToken) {
         requireInputs(request.inputs());
-        return tokenized(parameters(request.params(), streaming, authorization), request.inputs());
+        return tokenized(parameters(request.params(), streaming, headerToken), request.inputs());
     }
 
     /**
      * Everything but the prompt: the adapter, the sampling and stopping parameters, and the limits
      * that do not depend on the prompt's length.
      *
-     * @param authorization the request's Authorization header (a Bearer token), or null
+     * @param headerToken the private-adapter token the request's headers carry, or null
      */
-    public ValidParameters parameters(GenerateParameters p, boolean streaming, String authorization) {
+    public ValidParameters parameters(GenerateParameters p, boolean streaming, String headerToken) {
         AdapterKey adapter = adapter(p);
         if (p.responseFormat() != null) {
             throw new ValidationException("`response_format` is not supported");
@@ -162,7 +162,7 @@ public final class RequestValidator {
         if (p.cacheSalt() != null && (p.cacheSalt().isEmpty() || p.cacheSalt().length() > 1024)) {
             throw new ValidationException("`cache_salt` must be a non-empty string of at most 1024 characters");
         }
-        return new ValidParameters(adapter, ApiToken.from(p.apiToken(), authorization), sampling1, sampling ? seed : null,
+        return new ValidParameters(adapter, ApiToken.from(p.apiToken(), headerToken), sampling1, sampling ? seed : null,
                 p.maxNewTokens(), stops, Boolean.TRUE.equals(p.ignoreEosToken()), p.truncate(), bestOf,
                 Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, alternatives, p.cacheSalt());
     }

@@ -11,11 +11,11 @@ import java.util.Map;
 /** Starts a fake Hub on 127.0.0.1 before the server and points the hub source at it. */
 public class FakeHubResource implements QuarkusTestResourceLifecycleManager {
 
-    static final String GOOD = "hf_good_TOKEN_5d0e8a1f";
-    static final String WRONG = "hf_wrong_TOKEN_77c3b2e9";
-    static final String GLOBAL = "hf_global_TOKEN_0a9f4c11";
-    static volatile FakeHub hub;
-    static volatile Path log;
+    public static final String GOOD = "hf_good_TOKEN_5d0e8a1f";
+    public static final String WRONG = "hf_wrong_TOKEN_77c3b2e9";
+    public static final String GLOBAL = "hf_global_TOKEN_0a9f4c11";
+    public static volatile FakeHub hub;
+    public static volatile Path log;
 
     @Override
     public Map<String, String> start() {

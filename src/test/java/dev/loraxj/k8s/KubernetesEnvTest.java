@@ -146,6 +146,7 @@ class KubernetesEnvTest {
                 .build();
         LoraxjConfig c = config.getConfigMapping(LoraxjConfig.class);
         assertEquals(env.get("LORAXJ_MODEL_ID"), c.modelId());
+        assertEquals(Optional.of("/etc/loraxj-auth/api-keys"), c.auth().apiKeysFile(), "the Secret's api-keys file");
         assertEquals(Optional.of("/etc/loraxj/preload"), c.adapters().preloadFile());
         assertEquals(Long.parseLong(env.get("LORAXJ_ADAPTERS_MEMORY_BUDGET")), c.adapters().memoryBudget());
         assertEquals(Integer.parseInt(env.get("LORAXJ_MAX_CONCURRENT_REQUESTS")), c.maxConcurrentRequests());

@@ -156,6 +156,24 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void apiKeysAreAnOptionalFileFromTheSecret() {
+        List<HasMetadata> r = Manifests.render("base");
+        Deployment d = Manifests.one(r, Deployment.class);
+        Container c = Manifests.container(d);
+        String file = c.getEnv().stream().filter(e -> e.getName().equals("LORAXJ_AUTH_API_KEYS_FILE")).findFirst()
+                .orElseThrow(() -> new AssertionError("LORAXJ_AUTH_API_KEYS_FILE not set")).getValue();
+        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> file.startsWith(m.getMountPath() + "/")).findFirst()
+                .orElseThrow(() -> new AssertionError("no volume holds " + file));
+        assertTrue(mount.getReadOnly());
+        Volume v = d.getSpec().getTemplate().getSpec().getVolumes().stream().filter(x -> x.getName().equals(mount.getName())).findFirst().orElseThrow();
+        assertNotNull(v.getSecret(), "the keys come from a Secret, never a ConfigMap");
+        assertEquals(Boolean.TRUE, v.getSecret().getOptional(), "a Secret without api-keys still starts the pod (auth off)");
+        assertTrue(Manifests.all(r, Secret.class).stream().anyMatch(s -> s.getMetadata().getName().equals(v.getSecret().getSecretName())));
+        assertEquals("api-keys", v.getSecret().getItems().stream().filter(i -> file.equals(mount.getMountPath() + "/" + i.getPath()))
+                .findFirst().orElseThrow(() -> new AssertionError("no item maps to " + file)).getKey());
+    }
+
+    @Test
     void cacheVolumeIsTheClaimHfHomeLivesOn() {
         List<HasMetadata> r = Manifests.render("base");
         Deployment d = Manifests.one(r, Deployment.class);
