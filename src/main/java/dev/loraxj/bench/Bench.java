@@ -164,6 +164,10 @@ public final class Bench {
             ServeBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
+        if (args.length > 0 && args[0].equals("tracing")) {
+            TracingBench.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         if (args.length > 0 && args[0].equals("lora")) {
             LoraBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;

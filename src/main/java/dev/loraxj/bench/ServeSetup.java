@@ -87,6 +87,12 @@ final class ServeSetup {
      */
     ServerProcess server(String name, int poolTokens, int maxTotal, int clients, boolean prefixCaching, boolean worstCase,
                          Adapters adapters) {
+        return server(name, poolTokens, maxTotal, clients, prefixCaching, worstCase, adapters, Map.of());
+    }
+
+    /** As above, with {@code extra} properties on top (a figure's own switch, such as tracing). */
+    ServerProcess server(String name, int poolTokens, int maxTotal, int clients, boolean prefixCaching, boolean worstCase,
+                         Adapters adapters, Map<String, String> extra) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("loraxj.model-id", model.toAbsolutePath().toString());
         p.put("loraxj.threads", String.valueOf(o.threads()));
@@ -111,6 +117,7 @@ final class ServeSetup {
         } else {
             p.put("loraxj.adapters.local-roots", o.dir().toAbsolutePath().resolve("no-adapters").toString());
         }
+        p.putAll(extra);
         long kv = poolTokens * kvBytesPerToken();
         List<String> jvm = List.of("-Xmx" + ((1L << 30) + adapterBudget) / (1 << 20) + "m",
                 "-XX:MaxDirectMemorySize=" + (kv + (512L << 20)) / (1 << 20) + "m");

@@ -143,9 +143,10 @@ class ScaleTest {
         return Integer.parseInt(m.group(1));
     }
 
+    /** 64 new tokens: long enough that the first sequences of the burst still run when its last ones are admitted, on 2 cores. */
     static String generate(String adapter, String prompt, Long seed) {
         ObjectNode o = TestClient.JSON.createObjectNode().put("inputs", prompt);
-        ObjectNode p = o.putObject("parameters").put("max_new_tokens", 24).put("ignore_eos_token", true).put("details", true);
+        ObjectNode p = o.putObject("parameters").put("max_new_tokens", 64).put("ignore_eos_token", true).put("details", true);
         if (adapter != null) {
             p.put("adapter_id", adapter);
         }
@@ -156,7 +157,7 @@ class ScaleTest {
     }
 
     static String completion(String model, String prompt, int n, double temperature, long seed) {
-        return TestClient.JSON.createObjectNode().put("model", model).put("prompt", prompt).put("n", n).put("max_tokens", 24)
+        return TestClient.JSON.createObjectNode().put("model", model).put("prompt", prompt).put("n", n).put("max_tokens", 64)
                 .put("ignore_eos_token", true).put("temperature", temperature).put("seed", seed).toString();
     }
 
