@@ -29,13 +29,21 @@ final class ApiKeys {
 
     /** The keys of {@code loraxj.auth.api-keys} and of the file, if any; blank lines and {@code #} comments are skipped. */
     static ApiKeys of(Optional<List<String>> keys, Optional<String> file) {
+        return of(keys, file, false);
+    }
+
+    /** As above; a missing file is an error unless {@code optional} (loraxj.auth.api-keys-file-optional). */
+    static ApiKeys of(Optional<List<String>> keys, Optional<String> file, boolean optional) {
         List<byte[]> digests = new ArrayList<>();
         keys.orElse(List.of()).stream().map(String::trim).filter(k -> !k.isEmpty()).forEach(k -> digests.add(sha256(k)));
         if (file.isPresent() && !file.get().isBlank()) {
             Path path = Path.of(file.get());
             if (!Files.exists(path)) {
-                // k8s mounts the Secret's key optionally: no key there means no keys from the file
-                LOG.warnf("loraxj.auth.api-keys-file %s does not exist: no API keys from it", path);
+                if (!optional) { // fail closed: a mistyped path must not leave the server open
+                    throw new IllegalStateException("loraxj.auth.api-keys-file " + path + " does not exist; set"
+                            + " loraxj.auth.api-keys-file-optional=true if it may be absent (an optionally mounted Secret)");
+                }
+                LOG.warnf("loraxj.auth.api-keys-file %s does not exist (optional): no API keys from it", path);
                 return new ApiKeys(digests);
             }
             try {

@@ -42,7 +42,7 @@ public class ServerAuth {
 
     public ServerAuth(LoraxjConfig config, @ConfigProperty(name = "quarkus.oidc.tenant-enabled", defaultValue = "false") boolean oidc,
                       Instance<TenantIdentityProvider> tokens) {
-        this.keys = ApiKeys.of(config.auth().apiKeys(), config.auth().apiKeysFile());
+        this.keys = ApiKeys.of(config.auth().apiKeys(), config.auth().apiKeysFile(), config.auth().apiKeysFileOptional());
         this.oidc = oidc;
         this.requiredRole = config.auth().oidc().requiredRole().filter(r -> !r.isBlank());
         this.openPaths = List.copyOf(config.auth().openPaths());

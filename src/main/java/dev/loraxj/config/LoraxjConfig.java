@@ -193,6 +193,13 @@ public interface LoraxjConfig {
         /** A file of server API keys, one per line ({@code #} comments), e.g. a mounted Secret; read at start. */
         Optional<String> apiKeysFile();
 
+        /**
+         * Whether api-keys-file may be missing (then it adds no keys): for an optionally mounted Secret. False by
+         * default, so a mistyped path stops the server instead of leaving it open.
+         */
+        @WithDefault("false")
+        boolean apiKeysFileOptional();
+
         /** Paths served without a credential when server auth is on: exact, or a prefix when ending in {@code /*}. */
         @WithDefault("/health,/info,/metrics,/q/health,/q/health/*")
         List<String> openPaths();

@@ -33,11 +33,19 @@ class ApiKeysTest {
     }
 
     @Test
-    void noKeysAndAMissingFileMeanKeysAreOff() {
+    void noKeysAndAMissingOptionalFileMeanKeysAreOff() {
         assertFalse(ApiKeys.of(Optional.empty(), Optional.empty()).enabled());
-        ApiKeys missing = ApiKeys.of(Optional.empty(), Optional.of("/nonexistent/loraxj/api-keys"));
+        ApiKeys missing = ApiKeys.of(Optional.empty(), Optional.of("/nonexistent/loraxj/api-keys"), true);
         assertFalse(missing.enabled());
         assertFalse(missing.matches("anything"));
+    }
+
+    @Test
+    void aMissingFileThatIsNotOptionalStopsTheServerNamingThePath() {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> ApiKeys.of(Optional.of(List.of("k")), Optional.of("/nonexistent/loraxj/api-keys")));
+        assertEquals("loraxj.auth.api-keys-file /nonexistent/loraxj/api-keys does not exist; set loraxj.auth.api-keys-file-optional=true"
+                + " if it may be absent (an optionally mounted Secret)", e.getMessage());
     }
 
     @Test

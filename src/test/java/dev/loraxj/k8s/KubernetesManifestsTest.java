@@ -168,6 +168,9 @@ class KubernetesManifestsTest {
         Volume v = d.getSpec().getTemplate().getSpec().getVolumes().stream().filter(x -> x.getName().equals(mount.getName())).findFirst().orElseThrow();
         assertNotNull(v.getSecret(), "the keys come from a Secret, never a ConfigMap");
         assertEquals(Boolean.TRUE, v.getSecret().getOptional(), "a Secret without api-keys still starts the pod (auth off)");
+        assertEquals("true", c.getEnv().stream().filter(e -> e.getName().equals("LORAXJ_AUTH_API_KEYS_FILE_OPTIONAL")).findFirst()
+                .orElseThrow(() -> new AssertionError("LORAXJ_AUTH_API_KEYS_FILE_OPTIONAL not set")).getValue(),
+                "the server accepts the file's absence only because the manifest says it may be absent");
         assertTrue(Manifests.all(r, Secret.class).stream().anyMatch(s -> s.getMetadata().getName().equals(v.getSecret().getSecretName())));
         assertEquals("api-keys", v.getSecret().getItems().stream().filter(i -> file.equals(mount.getMountPath() + "/" + i.getPath()))
                 .findFirst().orElseThrow(() -> new AssertionError("no item maps to " + file)).getKey());
