@@ -22,7 +22,7 @@ public final class BackendFactory {
     public record Choice(String device, String reason) {
     }
 
-    /** How the weights are held: {@code quantize} null for as the checkpoint has them, else {@link DType#I8}. */
+    /** How the weights are held: {@code quantize} null for as the checkpoint has them, else {@link DType#I8} or {@link DType#I4}. */
     public record Options(DType quantize, boolean quantizeHead) {
     }
 

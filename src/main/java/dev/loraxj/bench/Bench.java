@@ -24,13 +24,13 @@ import java.util.function.ToDoubleFunction;
  * over rounds, because bandwidth on a shared host drifts by tens of percent from minute to minute.
  * <pre>
  * java --add-modules jdk.incubator.vector -jar target/quarkus-app/quarkus-run.jar bench \
- *     [--shape 110m|tiny] [--dtype f32|bf16|int8|f32,bf16,int8] [--threads N] [--tokens N] [--batch-steps N]
+ *     [--shape 110m|tiny] [--dtype f32|bf16|int8|int4|f32,bf16,int8,int4] [--threads N] [--tokens N] [--batch-steps N]
  *     [--batches 8,32] [--rounds 3] [--dir DIR] [--bw-mb 512] [--warmup N]
  * </pre>
  */
 public final class Bench {
 
-    private static final String USAGE = "usage: bench [--shape 110m|tiny] [--dtype f32|bf16|int8|f32,bf16,int8] [--threads N]"
+    private static final String USAGE = "usage: bench [--shape 110m|tiny] [--dtype f32|bf16|int8|int4|f32,bf16,int8,int4] [--threads N]"
             + " [--tokens N] [--batch-steps N] [--batches 8,32] [--rounds N] [--dir DIR] [--bw-mb MB] [--warmup N]";
 
     /** What to run. {@code dir} null means a folder under java.io.tmpdir. */
@@ -204,14 +204,15 @@ public final class Bench {
     private static final int SLICES = 4;
 
     private static ModelReport runModel(Options o, DType dtype, Parallel pool, MemoryBandwidth bw, PrintStream out) {
-        // int8 is quantized at load, as the server does with loraxj.quantize=int8, from the F32 model
-        DType file = dtype == DType.I8 ? DType.F32 : dtype;
+        // int8 and int4 are quantized at load, as the server does with loraxj.quantize, from the F32 model
+        boolean quantized = dtype == DType.I8 || dtype == DType.I4;
+        DType file = quantized ? DType.F32 : dtype;
         Path dir = (o.dir() != null ? o.dir() : Path.of(System.getProperty("java.io.tmpdir"), "loraxj-bench"))
                 .resolve(o.shape() + "-" + file.name().toLowerCase(Locale.ROOT));
         ensureModel(dir, o.shape(), file, out);
         ModelConfig cfg = ModelConfig.load(dir);
         try (Checkpoint ckpt = Checkpoint.open(dir);
-             CpuBackend backend = CpuBackend.load(ckpt, cfg, pool, dtype == DType.I8 ? DType.I8 : null)) {
+             CpuBackend backend = CpuBackend.load(ckpt, cfg, pool, quantized ? dtype : null)) {
             int b1Len = PROMPT + Math.max(o.tokens(), o.warmup());
             int batchLen = PROMPT + Math.max(o.batchSteps(), 4);
             int[] firstBlock = new int[o.batches().length];

@@ -57,7 +57,11 @@ public final class LoraBench {
                     case "--adapter-dtype" -> {
                         List<DType> list = new ArrayList<>();
                         for (String d : v.split(",")) {
-                            list.add(DType.parse(d.trim()));
+                            DType t = DType.parse(d.trim());
+                            if (t == DType.I8 || t == DType.I4) {
+                                throw new IllegalArgumentException("LoRA weights are kept in f32 or bf16, not " + t.torchName() + "\n" + USAGE);
+                            }
+                            list.add(t);
                         }
                         adapterDtypes = List.copyOf(list);
                     }

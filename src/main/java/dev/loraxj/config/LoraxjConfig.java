@@ -104,14 +104,14 @@ public interface LoraxjConfig {
     Optional<String> kvCacheDtype();
 
     /**
-     * Weight-only quantization of the seven linears of every block and the head at load: none or int8
-     * (per row, groups of 32 inputs, a float scale each, as llama.cpp's Q8_0). The embeddings keep
-     * the checkpoint's dtype.
+     * Weight-only quantization of the seven linears of every block and the head at load: none, int8
+     * (per row, groups of 32 inputs, a float scale each, as llama.cpp's Q8_0) or int4 (the same groups, 4-bit, as
+     * llama.cpp's Q4_0). The embeddings keep the checkpoint's dtype.
      */
     @WithDefault("none")
     String quantize();
 
-    /** Whether loraxj.quantize covers the output head too (a tied head gets its own int8 copy; embeddings stay). */
+    /** Whether loraxj.quantize covers the output head too (a tied head gets its own quantized copy; embeddings stay). */
     @WithDefault("true")
     boolean quantizeHead();
 

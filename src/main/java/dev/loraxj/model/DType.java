@@ -8,10 +8,18 @@ public enum DType {
     BF16(2, "bfloat16"),
     F16(2, "float16"),
     /** Weights quantized at load to int8 with a float scale per group of {@code I8_GROUP} inputs; never a checkpoint's dtype. */
-    I8(1, "int8");
+    I8(1, "int8"),
+    /**
+     * Weights quantized at load to 4 bits (llama.cpp's Q4_0) with a float scale per group of {@code I4_GROUP} inputs; never a
+     * checkpoint's dtype. Two weights a byte, so {@link #bytes()} (1) is not its size: {@code Linear} sizes int4 rows itself.
+     */
+    I4(1, "int4");
 
     /** Inputs per int8 scale: llama.cpp's Q8_0 block, a whole number of vectors at every width the Vector API has. */
     public static final int I8_GROUP = 32;
+
+    /** Inputs per int4 scale: llama.cpp's Q4_0 block, so results compare with it, and the scale costs 1/8 of the int4 bytes. */
+    public static final int I4_GROUP = I8_GROUP;
 
     private final int bytes;
     private final String torchName;
@@ -30,13 +38,13 @@ public enum DType {
         return torchName;
     }
 
-    /** The safetensors header's name of the dtype; int8 is a kernel layout and has none here. */
+    /** The safetensors header's name of the dtype; int8 and int4 are kernel layouts and have none here. */
     public String safetensorsCode() {
         return switch (this) {
             case F32 -> "F32";
             case BF16 -> "BF16";
             case F16 -> "F16";
-            case I8 -> throw new IllegalArgumentException("checkpoints hold F32, BF16 or F16; int8 is quantized at load");
+            case I8, I4 -> throw new IllegalArgumentException("checkpoints hold F32, BF16 or F16; " + torchName + " is quantized at load");
         };
     }
 
@@ -56,7 +64,8 @@ public enum DType {
             case "bf16", "bfloat16" -> BF16;
             case "f16", "float16", "half" -> F16;
             case "i8", "int8", "q8" -> I8;
-            default -> throw new ModelException("unknown dtype '" + name + "' (use f32, bf16, f16 or int8)");
+            case "i4", "int4", "q4" -> I4;
+            default -> throw new ModelException("unknown dtype '" + name + "' (use f32, bf16, f16, int8 or int4)");
         };
     }
 

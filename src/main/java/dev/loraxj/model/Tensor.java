@@ -44,7 +44,7 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
             case F32 -> data.getAtIndex(F32, index);
             case BF16 -> DType.bf16ToFloat(data.getAtIndex(I16, index));
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
-            case I8 -> throw new ModelException("tensor " + name + ": int8 is a quantized kernel layout, not a tensor dtype");
+            case I8, I4 -> throw new ModelException("tensor " + name + ": " + dtype.torchName() + " is a quantized kernel layout, not a tensor dtype");
         };
     }
 

@@ -195,8 +195,9 @@ public class ModelHost {
         return switch (config.quantize().toLowerCase(java.util.Locale.ROOT)) {
             case "none", "" -> null;
             case "int8" -> DType.I8;
-            default -> throw new ModelException("loraxj.quantize must be none or int8, got " + config.quantize()
-                    + " (int4, GPTQ and AWQ are not supported yet)");
+            case "int4" -> DType.I4;
+            default -> throw new ModelException("loraxj.quantize must be none, int8 or int4, got " + config.quantize()
+                    + " (GPTQ and AWQ are not supported yet)");
         };
     }
 

@@ -49,6 +49,7 @@ class BenchTest {
         Bench.Options d = Bench.Options.parse();
         assertEquals("110m", d.shape());
         assertEquals(List.of(DType.F32), d.dtypes());
+        assertEquals(List.of(DType.I8, DType.I4), Bench.Options.parse("--dtype", "int8,int4").dtypes(), "quantized at load from f32");
         assertEquals(Runtime.getRuntime().availableProcessors(), d.threads());
         assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("--tokens", "0"));
         assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse("--shape", "7b"));

@@ -41,7 +41,7 @@ public final class CpuBackend implements Backend {
         return load(ckpt, cfg, pool, null);
     }
 
-    /** As above, quantizing the block linears and the head at load ({@code quantize}: null for none, or {@link DType#I8}). */
+    /** As above, quantizing the block linears and the head at load ({@code quantize}: null for none, {@link DType#I8} or {@link DType#I4}). */
     public static CpuBackend load(Checkpoint ckpt, ModelConfig cfg, Parallel pool, DType quantize) {
         return load(ckpt, cfg, pool, quantize, true);
     }

@@ -129,7 +129,7 @@ final class I8Tiles {
         return (int) (v >= 0 ? Math.floor(v + 0.5f) : -Math.floor(-v + 0.5f));
     }
 
-    private static void read(Linear src, int r, float[] row) {
+    static void read(Linear src, int r, float[] row) {
         long base = (long) r * src.cols();
         for (int k = 0; k < row.length; k++) {
             row[k] = src.dtype() == DType.BF16

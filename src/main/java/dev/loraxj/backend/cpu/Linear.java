@@ -6,8 +6,9 @@ import dev.loraxj.model.DType;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One weight matrix {@code [rows, cols]} (row-major, little-endian, F32, BF16, or int8 with a float
+ * One weight matrix {@code [rows, cols]} (row-major, little-endian, F32, BF16, or int8 or int4 with a float
  * scale per row and group of {@link DType#I8_GROUP} inputs) of a named module, with an optional bias. {@code layer} is -1 for the head.
+ * An int4 row is padded to whole groups of 16 bytes ({@link I4Tiles} has the layout), so any width works.
  */
 public record Linear(LinearModule module, int layer, MemorySegment data, DType dtype, int rows, int cols, float[] bias, float[] scales) {
 
@@ -17,17 +18,19 @@ public record Linear(LinearModule module, int layer, MemorySegment data, DType d
     }
 
     public Linear {
-        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.I8) {
-            throw new IllegalArgumentException(module + ": kernels take F32, BF16 or int8 weights, got " + dtype);
+        if (dtype == DType.F16) {
+            throw new IllegalArgumentException(module + ": kernels take F32, BF16, int8 or int4 weights, got " + dtype);
         }
-        if ((dtype == DType.I8) != (scales != null)) {
-            throw new IllegalArgumentException(module + ": int8 weights, and only they, come with scales");
+        boolean quantized = dtype == DType.I8 || dtype == DType.I4;
+        if (quantized != (scales != null)) {
+            throw new IllegalArgumentException(module + ": int8 and int4 weights, and only they, come with scales");
         }
         if (scales != null && scales.length != rows * groups(cols)) {
             throw new IllegalArgumentException(module + ": " + scales.length + " scales for [" + rows + ", " + cols + "] in groups of "
                     + DType.I8_GROUP);
         }
-        if (data.byteSize() != (long) rows * cols * dtype.bytes()) {
+        long bytes = dtype == DType.I4 ? (long) rows * I4Tiles.rowBytes(cols) : (long) rows * cols * dtype.bytes();
+        if (data.byteSize() != bytes) {
             throw new IllegalArgumentException(module + ": " + data.byteSize() + " bytes for [" + rows + ", " + cols + "] " + dtype);
         }
         if (!data.isNative()) {
@@ -39,7 +42,7 @@ public record Linear(LinearModule module, int layer, MemorySegment data, DType d
         }
     }
 
-    /** Scale groups per row of an int8 matrix with {@code cols} inputs (the last may be short). */
+    /** Scale groups per row of an int8 or int4 matrix with {@code cols} inputs (the last may be short). */
     public static int groups(int cols) {
         return (cols + DType.I8_GROUP - 1) / DType.I8_GROUP;
     }

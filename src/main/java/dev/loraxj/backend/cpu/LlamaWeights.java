@@ -45,15 +45,15 @@ final class LlamaWeights implements AutoCloseable {
         return load(ckpt, cfg, null);
     }
 
-    /** With {@code quantize} (null: none; {@link DType#I8}) applied to the seven linears of every block and the head at load. */
+    /** With {@code quantize} (null: none; {@link DType#I8} or {@link DType#I4}) applied to the seven linears of every block and the head at load. */
     static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg, DType quantize) {
         return load(ckpt, cfg, quantize, true);
     }
 
     /** As above; {@code head} false keeps the output head in the checkpoint's dtype. */
     static LlamaWeights load(Checkpoint ckpt, ModelConfig cfg, DType quantize, boolean head) {
-        if (quantize != null && quantize != DType.I8) {
-            throw new IllegalArgumentException("quantization to " + quantize.torchName() + " is not supported (int8 is)");
+        if (quantize != null && quantize != DType.I8 && quantize != DType.I4) {
+            throw new IllegalArgumentException("quantization to " + quantize.torchName() + " is not supported (int8 and int4 are)");
         }
         Arena arena = Arena.ofShared();
         try {
@@ -90,7 +90,7 @@ final class LlamaWeights implements AutoCloseable {
         return sourceDtype;
     }
 
-    /** The dtype the block linears are held in: the checkpoint's, or int8. */
+    /** The dtype the block linears are held in: the checkpoint's, int8 or int4. */
     DType linearDtype() {
         return layers[0].q().dtype();
     }
@@ -131,8 +131,8 @@ final class LlamaWeights implements AutoCloseable {
             } else {
                 head = matrix(LinearModule.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
             }
-            if (quantize == DType.I8 && quantizeHead) {
-                head = I8Tiles.quantize(head, arena); // a tied head gets its own int8 copy; the embeddings stay for lookups
+            if (quantize != null && quantizeHead) {
+                head = quantized(head); // a tied head gets its own quantized copy; the embeddings stay for lookups
             }
             // what the linears are held in before any quantization: F16 is widened to F32 at load
             DType source = ckpt.tensor("model.layers.0." + LinearModule.Q.path() + ".weight").dtype() == DType.BF16 ? DType.BF16 : DType.F32;
@@ -143,7 +143,15 @@ final class LlamaWeights implements AutoCloseable {
             String base = "model.layers." + layer + "." + m.path();
             float[] bias = hasBias ? vector(base + ".bias", rows) : null;
             Linear w = matrix(m, layer, base + ".weight", rows, cols, bias);
-            return quantize == DType.I8 ? I8Tiles.quantize(w, arena) : w;
+            return quantize == null ? w : quantized(w);
+        }
+
+        private Linear quantized(Linear w) {
+            return switch (quantize) {
+                case I8 -> I8Tiles.quantize(w, arena);
+                case I4 -> I4Tiles.quantize(w, arena);
+                default -> throw new IllegalStateException("no quantizer for " + quantize);
+            };
         }
 
         private Linear matrix(LinearModule m, int layer, String name, int rows, int cols, float[] bias) {

@@ -96,8 +96,8 @@ public final class Matmul {
      * with x in {@link #layout} order for {@code w.dtype()}.
      */
     public static void rows(Linear w, float[] x, int T, float[] y, int r0, int r1) {
-        if (w.dtype() == DType.I8) {
-            rowsI8(w, x, T, y, r0, r1);
+        if (w.dtype() == DType.I8 || w.dtype() == DType.I4) {
+            rowsQuantized(w, x, T, y, r0, r1);
             return;
         }
         boolean bf16 = w.dtype() == DType.BF16;
@@ -153,8 +153,12 @@ public final class Matmul {
         }
     }
 
-    /** {@link #rows} over int8 weights: batched tiles run the F32 tile over dequantized rows, as {@link I8Tiles#dot} computes. */
-    private static void rowsI8(Linear w, float[] x, int T, float[] y, int r0, int r1) {
+    /**
+     * {@link #rows} over int8 or int4 weights: batched tiles run the F32 tile over rows dequantized as
+     * {@link I8Tiles#dot} and {@link I4Tiles#dot} compute them.
+     */
+    private static void rowsQuantized(Linear w, float[] x, int T, float[] y, int r0, int r1) {
+        boolean i4 = w.dtype() == DType.I4;
         MemorySegment seg = w.data();
         float[] scales = w.scales();
         int in = w.cols();
@@ -169,7 +173,11 @@ public final class Matmul {
             int tEnd = T / 4 * 4;
             for (; r + 4 <= r1; ) {
                 int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
-                I8Tiles.widen(seg, scales, in, r, blockEnd - r, tileW);
+                if (i4) {
+                    I4Tiles.widen(seg, scales, in, r, blockEnd - r, tileW);
+                } else {
+                    I8Tiles.widen(seg, scales, in, r, blockEnd - r, tileW);
+                }
                 for (int t = 0; t < tEnd; t += 4) {
                     for (int g = r; g < blockEnd; g += 4) {
                         tile44(tileW, (long) (g - r) * in * 4, in, kEnd, out, bias, g, x, t, y, scratch.sums);
@@ -177,7 +185,7 @@ public final class Matmul {
                 }
                 for (int i = r; i < blockEnd; i++) {
                     for (int tt = tEnd; tt < T; tt++) {
-                        y[tt * out + i] = I8Tiles.dot(seg, scales, in, bias, i, x, tt);
+                        y[tt * out + i] = i4 ? I4Tiles.dot(seg, scales, in, bias, i, x, tt) : I8Tiles.dot(seg, scales, in, bias, i, x, tt);
                     }
                 }
                 r = blockEnd;
@@ -186,13 +194,17 @@ public final class Matmul {
         if (T == 1 && r < r1) {
             int half = (r1 - r) / 2;
             for (int i = 0; i < half; i++) {
-                I8Tiles.dot2(seg, scales, in, bias, r + i, r + half + i, x, y);
+                if (i4) {
+                    I4Tiles.dot2(seg, scales, in, bias, r + i, r + half + i, x, y);
+                } else {
+                    I8Tiles.dot2(seg, scales, in, bias, r + i, r + half + i, x, y);
+                }
             }
             r += 2 * half;
         }
         for (; r < r1; r++) {
             for (int t = 0; t < T; t++) {
-                y[t * out + r] = I8Tiles.dot(seg, scales, in, bias, r, x, t);
+                y[t * out + r] = i4 ? I4Tiles.dot(seg, scales, in, bias, r, x, t) : I8Tiles.dot(seg, scales, in, bias, r, x, t);
             }
         }
     }
