@@ -4,17 +4,13 @@ import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
 import dev.loraxj.backend.AdapterSlot;
 import dev.loraxj.backend.LinearModule;
-import dev.loraxj.backend.Sequences;
 import dev.loraxj.model.DType;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
-import java.util.SplittableRandom;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -137,7 +133,7 @@ class I4MatmulTest {
             int rows = ROWS[i], cols = COLS[i];
             for (int T : new int[]{1, 3, 4, 9}) {
                 Linear q = I4Tiles.quantize(MatmulTest.random(DType.F32, rows, cols, T % 2 == 1, rows * 31L + cols), Arena.ofAuto());
-                float[] x = input(T, cols, T);
+                float[] x = QuantizedQuality.input(T, cols, T);
                 double[][] ref = new double[T * rows][];
                 for (int t = 0; t < T; t++) {
                     for (int r = 0; r < rows; r++) {
@@ -178,15 +174,7 @@ class I4MatmulTest {
         for (int i = 0; i < COLS.length; i++) {
             int rows = ROWS[i], cols = COLS[i];
             Linear q = I4Tiles.quantize(MatmulTest.random(DType.BF16, rows, cols, true, 77), Arena.ofAuto());
-            int T = 9;
-            float[] x = input(T, cols, 3);
-            float[] all = new float[T * rows];
-            Matmul.apply(q, x, T, all);
-            for (int t = 0; t < T; t++) {
-                float[] one = new float[rows];
-                Matmul.apply(q, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-                assertArrayEquals(Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, rows + "x" + cols + ", token " + t);
-            }
+            QuantizedQuality.assertBatchInvariant(q, QuantizedQuality.input(9, cols, 3), 9);
         }
     }
 
@@ -203,56 +191,24 @@ class I4MatmulTest {
                 assertEquals("float32", i4.dtype());
                 AdapterSlot max = i4.register(LoraWeights.read(SharedAssets.adapter("lora-name-max"), f32.cfg()).updates());
                 for (String golden : new String[]{"base.logits.f32", "lora-name-max.logits.f32"}) {
-                    AdapterSlot lora = golden.startsWith("lora") ? max : null;
-                    float[] want = SharedAssets.floats(golden);
-                    Sequences seqs = new Sequences(i4, 8, 16);
-                    float[] got = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, 13, lora);
-                    double kl = 0;
-                    double worstKl = 0;
-                    int agree = 0;
-                    for (int t = 0; t < 13; t++) {
-                        double klt = I8MatmulTest.kl(want, got, t * 512, 512);
-                        kl += klt / 13;
-                        worstKl = Math.max(worstKl, klt);
-                        if (Sequences.argmax(want, t * 512, 512) == Sequences.argmax(got, t * 512, 512)) {
-                            agree++;
-                        }
-                    }
+                    QuantizedQuality.Figures f = QuantizedQuality.prompt(i4, golden.startsWith("lora") ? max : null, golden);
+                    double kl = f.meanKl();
+                    int agree = f.agree();
                     System.out.printf("INT4 quality on stories260K, %s: mean KL %.2e, worst KL %.2e, top-1 agreement %d/13%n",
-                            golden.replace(".logits.f32", ""), kl, worstKl, agree);
+                            golden.replace(".logits.f32", ""), kl, f.worstKl(), agree);
                     // int4's step (max/8) is 16x int8's (max/127), and KL grows as the square of the logit error: about 250x
                     // int8's 7e-5, i.e. 2e-2 (measured 2.3e-2 base, 1.3e-2 with the LoRA); the bound leaves 4x of that
                     assertTrue(kl < 0.1, "mean KL " + kl);
                     // the top token moves only where the float32 margin is thin (measured 13/13 and 12/13)
                     assertTrue(agree >= 11, "top-1 agreement " + agree + "/13");
                 }
-                Sequences seqs = new Sequences(i4, 8, 16);
-                int seq = seqs.add(60);
-                float[] logits = seqs.prefill(seq, SharedAssets.PROMPT, 13, max);
-                int[] ids = new int[40];
-                int token = Sequences.argmax(logits, 12 * 512, 512);
-                for (int i = 0; i < ids.length; i++) {
-                    ids[i] = token;
-                    token = Sequences.argmax(seqs.step(new Sequences.Run(seq, new int[]{token}, false, max))[0], 0, 512);
-                }
-                try (dev.loraxj.model.Tokenizer tok = dev.loraxj.model.Tokenizer.load(SharedAssets.stories260K())) {
-                    String text = tok.decode(ids, 0, ids.length, true);
-                    System.out.println("INT4 greedy story with lora-name-max: " + text);
-                    // measured, not forced: the LoRA still names the girl Max over the int4 base
-                    assertTrue(text.contains("Max"), "int4 base with lora-name-max: " + text);
-                }
+                String text = QuantizedQuality.greedyStory(i4, max, 40);
+                System.out.println("INT4 greedy story with lora-name-max: " + text);
+                // measured, not forced: the LoRA still names the girl Max over the int4 base
+                assertTrue(text.contains("Max"), "int4 base with lora-name-max: " + text);
             } finally {
                 i4.close();
             }
         }
-    }
-
-    private static float[] input(int T, int cols, long seed) {
-        float[] x = new float[T * cols];
-        SplittableRandom rnd = new SplittableRandom(seed);
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rnd.nextDouble(-1, 1);
-        }
-        return x;
     }
 }

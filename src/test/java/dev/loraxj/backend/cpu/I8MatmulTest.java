@@ -1,6 +1,5 @@
 package dev.loraxj.backend.cpu;
 
-import dev.loraxj.backend.Sequences;
 
 import dev.loraxj.SharedAssets;
 import dev.loraxj.adapter.LoraWeights;
@@ -10,10 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
-import java.util.SplittableRandom;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,11 +61,7 @@ class I8MatmulTest {
             for (int T : new int[]{1, 2, 3, 4, 5, 9, 17}) {
                 int rows = size[0], cols = size[1];
                 Linear q = I8Tiles.quantize(MatmulTest.random(DType.F32, rows, cols, T % 2 == 0, rows * 31L + cols), Arena.ofAuto());
-                float[] x = new float[T * cols];
-                SplittableRandom rnd = new SplittableRandom(T);
-                for (int i = 0; i < x.length; i++) {
-                    x[i] = (float) rnd.nextDouble(-1, 1);
-                }
+                float[] x = QuantizedQuality.input(T, cols, T);
                 float[] y = new float[T * rows];
                 Matmul.apply(q, x, T, y);
                 for (int t = 0; t < T; t++) {
@@ -93,19 +85,7 @@ class I8MatmulTest {
         for (int[] size : SIZES) {
             int rows = size[0], cols = size[1];
             Linear q = I8Tiles.quantize(MatmulTest.random(DType.BF16, rows, cols, true, 77), Arena.ofAuto());
-            int T = 13;
-            float[] x = new float[T * cols];
-            SplittableRandom rnd = new SplittableRandom(3);
-            for (int i = 0; i < x.length; i++) {
-                x[i] = (float) rnd.nextDouble(-1, 1);
-            }
-            float[] all = new float[T * rows];
-            Matmul.apply(q, x, T, all);
-            for (int t = 0; t < T; t++) {
-                float[] one = new float[rows];
-                Matmul.apply(q, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
-                assertArrayEquals(Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, rows + "x" + cols + ", token " + t);
-            }
+            QuantizedQuality.assertBatchInvariant(q, QuantizedQuality.input(13, cols, 3), 13);
         }
     }
 
@@ -122,70 +102,21 @@ class I8MatmulTest {
                 assertEquals("float32", i8.dtype());
                 AdapterSlot max = i8.register(LoraWeights.read(SharedAssets.adapter("lora-name-max"), f32.cfg()).updates());
                 for (String golden : new String[]{"base.logits.f32", "lora-name-max.logits.f32"}) {
-                    AdapterSlot lora = golden.startsWith("lora") ? max : null;
-                    float[] want = SharedAssets.floats(golden);
-                    Sequences seqs = new Sequences(i8, 8, 16);
-                    float[] got = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, 13, lora);
-                    double kl = 0;
-                    double worstKl = 0;
-                    int agree = 0;
-                    for (int t = 0; t < 13; t++) {
-                        double klt = kl(want, got, t * 512, 512);
-                        kl += klt / 13;
-                        worstKl = Math.max(worstKl, klt);
-                        if (Sequences.argmax(want, t * 512, 512) == Sequences.argmax(got, t * 512, 512)) {
-                            agree++;
-                        }
-                    }
+                    QuantizedQuality.Figures f = QuantizedQuality.prompt(i8, golden.startsWith("lora") ? max : null, golden);
+                    double kl = f.meanKl();
+                    int agree = f.agree();
                     System.out.printf("INT8 quality on stories260K, %s: mean KL %.2e, worst KL %.2e, top-1 agreement %d/13%n",
-                            golden.replace(".logits.f32", ""), kl, worstKl, agree);
+                            golden.replace(".logits.f32", ""), kl, f.worstKl(), agree);
                     // int8 with 32-input groups keeps 3 significant digits of every weight: KL in the 1e-4 range
                     assertTrue(kl < 1e-3, "mean KL " + kl);
                     assertTrue(agree >= 12, "top-1 agreement " + agree + "/13");
                 }
                 // the LoRA over the int8 base still names the girl Max, greedy from the prompt
-                Sequences seqs = new Sequences(i8, 8, 16);
-                int seq = seqs.add(60);
-                float[] logits = seqs.prefill(seq, SharedAssets.PROMPT, 13, max);
-                int[] ids = new int[40];
-                int token = Sequences.argmax(logits, 12 * 512, 512);
-                for (int i = 0; i < ids.length; i++) {
-                    ids[i] = token;
-                    token = Sequences.argmax(seqs.step(new Sequences.Run(seq, new int[]{token}, false, max))[0], 0, 512);
-                }
-                try (dev.loraxj.model.Tokenizer tok = dev.loraxj.model.Tokenizer.load(SharedAssets.stories260K())) {
-                    String text = tok.decode(ids, 0, ids.length, true);
-                    assertTrue(text.contains("Max"), "int8 base with lora-name-max: " + text);
-                }
+                String text = QuantizedQuality.greedyStory(i8, max, 40);
+                assertTrue(text.contains("Max"), "int8 base with lora-name-max: " + text);
             } finally {
                 i8.close();
             }
         }
-    }
-
-    static double kl(float[] p, float[] q, int off, int n) {
-        double[] lp = logSoftmax(p, off, n);
-        double[] lq = logSoftmax(q, off, n);
-        double kl = 0;
-        for (int i = 0; i < n; i++) {
-            kl += Math.exp(lp[i]) * (lp[i] - lq[i]);
-        }
-        return kl;
-    }
-
-    static double[] logSoftmax(float[] v, int off, int n) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, v[off + i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += Math.exp(v[off + i] - max);
-        }
-        double[] out = new double[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = v[off + i] - max - Math.log(sum);
-        }
-        return out;
     }
 }
