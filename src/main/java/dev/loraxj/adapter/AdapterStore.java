@@ -203,11 +203,7 @@ public final class AdapterStore {
         return peak;
     }
 
-    /** The device tier's budget (loraxj.adapters.memory-budget). */
-    public long budget() {
-        return budget.device();
-    }
-
+    /** The budget per tier: loraxj.adapters.memory-budget for the device, host-memory-budget for the host. */
     public AdapterFootprint budgets() {
         return budget;
     }

@@ -126,7 +126,7 @@ public class ServerRoutes {
                     .map(i -> new AdapterListing(Responses.adapterId(i.key()), Responses.adapterSource(i.key()),
                             i.key() instanceof AdapterRef ref ? ref.revision() : null, i.state(), i.bytes(),
                             i.leases(), i.pinned(), i.description())).toList();
-            ex.json(200, new AdapterList(out, rt.adapters().heldBytes(), rt.adapters().budget()));
+            ex.json(200, new AdapterList(out, rt.adapters().heldBytes(), rt.adapters().budgets().device()));
         } catch (RuntimeException e) {
             ex.fail(e);
         }

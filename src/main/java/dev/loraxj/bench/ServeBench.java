@@ -466,7 +466,8 @@ public final class ServeBench {
                 server.metric("loraxj_preemptions_total"));
     }
 
-    private static double median(List<double[]> rows, int column) {
+    /** The median of one column over rows (rounds). */
+    static double median(List<double[]> rows, int column) {
         double[] v = rows.stream().mapToDouble(x -> x[column]).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }

@@ -86,8 +86,8 @@ public final class TracingBench {
                     }
                     rows.add(row);
                 }
-                Report rep = new Report(median(rows, 0), median(rows, 1),
-                        median(rows.stream().map(x -> new double[] {x[1] / x[0]}).toList(), 0), median(rows, 2), median(rows, 3),
+                Report rep = new Report(ServeBench.median(rows, 0), ServeBench.median(rows, 1),
+                        ServeBench.median(rows.stream().map(x -> new double[] {x[1] / x[0]}).toList(), 0), ServeBench.median(rows, 2), ServeBench.median(rows, 3),
                         exports.get(), bytes.get());
                 out.printf(Locale.ROOT, "  tracing on / off throughput: %.3f (%.1f / %.1f tok/s); TTFT p50 %.3fs on, %.3fs off;"
                                 + " %d exports, %.1f kB of spans received%n", rep.ratio(), rep.onTokensPerSecond(), rep.offTokensPerSecond(),
@@ -119,10 +119,5 @@ public final class TracingBench {
         } catch (IOException e) {
             throw new IllegalStateException("cannot open the OTLP receiver on loopback: " + e.getMessage(), e);
         }
-    }
-
-    private static double median(List<double[]> rows, int column) {
-        double[] v = rows.stream().mapToDouble(x -> x[column]).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }
