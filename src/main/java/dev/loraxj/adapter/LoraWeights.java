@@ -43,7 +43,7 @@ public record LoraWeights(List<LoraUpdate> updates, String description) {
      * An adapter directory parsed and checked, its weights not yet read: the shapes say what a backend
      * will hold before {@link #read()} allocates anything.
      */
-    public record Pending(List<LoraShape> shapes, String description, java.util.function.Supplier<LoraWeights> reader) {
+    public record Pending(List<LoraShape> shapes, java.util.function.Supplier<LoraWeights> reader) {
 
         public LoraWeights read() {
             return reader.get();
@@ -91,7 +91,7 @@ public record LoraWeights(List<LoraUpdate> updates, String description) {
     private record Layout(Map<String, String[]> names, List<LoraShape> shapes, String modules, int maxRank) {
 
         Pending pending(java.util.function.Supplier<LoraWeights> reader) {
-            return new Pending(shapes, "lora r=" + maxRank + " " + modules, reader);
+            return new Pending(shapes, reader);
         }
 
         static Layout check(Map<String, Tensor> tensors, LoraConfig config, ModelConfig base) {

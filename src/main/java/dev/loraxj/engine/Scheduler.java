@@ -48,7 +48,6 @@ final class Scheduler {
     private final List<Sequence> growing = new ArrayList<>();
     private final int watermark;
     private boolean reserveWorstCase;
-    private long admissions;
     private long preemptions;
     private long prefixQueries;
     private long prefixHits;
@@ -219,7 +218,7 @@ final class Scheduler {
                 prefixHits++;
                 prefixHitTokens += hit.tokens(pool.blockSize());
             }
-            next.started(now, ++admissions);
+            next.started(now);
             insertGrouped(next);
             byAge.add(next);
             budget -= decideAndShare(next, budget);

@@ -46,7 +46,6 @@ public final class Sequence {
     private long firstTokenNanos;
     private int prefixHitTokens;
     private volatile boolean cancelled;
-    private long admittedAt;
     private int preemptions;
     private final PrefixChain chain = new PrefixChain();
     private int scheduledRun;   // tokens the scheduler gave it this step, kept until the batch is filled
@@ -206,10 +205,6 @@ public final class Sequence {
         return cached < promptLength || length - cached > 1;
     }
 
-    /** Admission order: a later-admitted sequence has a larger stamp (the first preempted when KV runs dry). */
-    long admittedAt() {
-        return admittedAt;
-    }
 
     /**
      * Taken out of the batch with its KV freed; it keeps its tokens, sampler, stops and events
@@ -303,8 +298,7 @@ public final class Sequence {
     }
 
     /** Admitted to the batch (again, after a preemption: its start time and stream state are kept). */
-    void started(long now, long stamp) {
-        admittedAt = stamp;
+    void started(long now) {
         if (preemptions == 0) {
             startNanos = now;
         }
