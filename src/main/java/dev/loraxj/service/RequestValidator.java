@@ -164,7 +164,7 @@ public final class RequestValidator {
         }
         return new ValidParameters(adapter, ApiToken.from(p.apiToken(), headerToken), sampling1, sampling ? seed : null,
                 p.maxNewTokens(), stops, Boolean.TRUE.equals(p.ignoreEosToken()), p.truncate(), bestOf,
-                Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, alternatives, p.cacheSalt());
+                Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, alternatives, p.cacheSalt(), null);
     }
 
     /** The prompt, checked against the limits and tokenized, with the parameters it was sent with. */

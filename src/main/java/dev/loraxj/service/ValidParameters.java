@@ -3,6 +3,7 @@ package dev.loraxj.service;
 import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.ApiToken;
 import dev.loraxj.engine.SamplingParams;
+import dev.loraxj.grammar.ConstraintSpec;
 
 import java.util.List;
 
@@ -15,6 +16,7 @@ import java.util.List;
  * @param seedReported   the seed the response reports (null when not sampling)
  * @param maxNewTokens   as asked; null: up to the room the prompt leaves
  * @param truncate       keep only this many last prompt tokens; null: keep all
+ * @param constraint     what the output must be (a JSON schema, a regex, tool calls), or null for free text
  */
 public record ValidParameters(
         AdapterKey adapter,
@@ -30,5 +32,12 @@ public record ValidParameters(
         boolean details,
         boolean decoderInputDetails,
         int alternatives,
-        String cacheSalt) {
+        String cacheSalt,
+        ConstraintSpec constraint) {
+
+    /** The same parameters with {@code constraint} instead (the OpenAI chat route's tools). */
+    public ValidParameters withConstraint(ConstraintSpec constraint) {
+        return new ValidParameters(adapter, token, sampling, seedReported, maxNewTokens, stops, ignoreEosToken, truncate, bestOf,
+                returnFullText, details, decoderInputDetails, alternatives, cacheSalt, constraint);
+    }
 }
