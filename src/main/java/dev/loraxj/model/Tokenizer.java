@@ -28,9 +28,12 @@ public final class Tokenizer implements AutoCloseable {
     private final JsonNode tokenizerConfig;
     private final boolean cleanUpSpaces;
     private final String[] tokenTexts;
+    private final JsonNode tokenizerJson;
+    private volatile byte[][] tokenBytes;
 
-    private Tokenizer(HuggingFaceTokenizer hf, Vocabulary vocab, SpecialTokens specials, JsonNode tokenizerConfig) {
+    private Tokenizer(HuggingFaceTokenizer hf, Vocabulary vocab, SpecialTokens specials, JsonNode tokenizerConfig, JsonNode tokenizerJson) {
         this.hf = hf;
+        this.tokenizerJson = tokenizerJson;
         this.vocab = vocab;
         this.specials = specials;
         this.tokenizerConfig = tokenizerConfig;
@@ -82,7 +85,7 @@ public final class Tokenizer implements AutoCloseable {
             // DJL truncates to 512 tokens and pads by default; the server needs neither
             HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file,
                     Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false"));
-            return new Tokenizer(hf, vocab, specials, tokenizerConfig);
+            return new Tokenizer(hf, vocab, specials, tokenizerConfig, tokenizerJson);
         } catch (IOException | RuntimeException e) {
             throw new ModelException("cannot load tokenizer " + file + ": " + e.getMessage(), e);
         }
@@ -167,6 +170,24 @@ public final class Tokenizer implements AutoCloseable {
         return text.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
                 .replace(" ' ", "'").replace(" n't", "n't").replace(" 'm", "'m").replace(" 's", "'s")
                 .replace(" 've", "'ve").replace(" 're", "'re");
+    }
+
+    /**
+     * The bytes each id adds to decoded text (null for special and unknown ids), for grammars;
+     * computed once. Throws ModelException for tokenizers that are neither byte-level nor SentencePiece.
+     */
+    public byte[][] tokenBytes() {
+        byte[][] b = tokenBytes;
+        if (b == null) {
+            b = TokenBytes.of(vocab, tokenizerJson);
+            tokenBytes = b;
+        }
+        return b;
+    }
+
+    /** As {@link #decode}, without the clean-up of spaces (constrained output must stay as the grammar made it). */
+    public String decodeExact(int[] ids, int from, int to, boolean skipSpecialTokens) {
+        return decodeRaw(ids, from, to, skipSpecialTokens);
     }
 
     /** The text of one id decoded alone, special tokens kept, no space clean-up (LoRAX's prefill token text). */
