@@ -115,7 +115,7 @@ public final class Engine implements AutoCloseable {
      * @param adapterKey the adapter's identity for its queue and batch segment (null for the base model)
      */
     public Sequence submit(GenerationRequest request, SequenceListener listener, AdapterKey adapterKey,
-                           CompletableFuture<SequenceAdapter> gate) {
+                           CompletableFuture<SequenceSetup> gate) {
         if (stopping) {
             throw new IllegalStateException("engine is stopped");
         }

@@ -124,9 +124,22 @@ final class OutputProcessor {
     private boolean emitNext(Sequence s, float[] logits, int offset, long now) {
         GenerationRequest req = s.request();
         Sampler sampler = s.sampler();
-        int id = sampler.next(logits, offset, s.tokens(), s.length(), s.promptLength());
+        dev.loraxj.grammar.GrammarState grammar = s.grammar();
+        int id;
+        try {
+            id = sampler.next(logits, offset, s.tokens(), s.length(), s.promptLength(), grammar,
+                    req.stopping().maxNewTokens() - s.generated() - 1);
+        } catch (EngineException e) {
+            s.listener().onError(e);
+            return true;
+        }
         float logprob = sampler.lastLogprob();
         s.append(id, logprob);
+        boolean grammarDone = false;
+        if (grammar != null) {
+            grammar.accept(id);
+            grammarDone = !grammar.canContinue();
+        }
         metrics.generated();
         if (s.generated() == 1) {
             metrics.firstToken(now - s.queuedNanos());
@@ -138,8 +151,10 @@ final class OutputProcessor {
         IncrementalDetokenizer detokenizer = detokenizer(s);
         String text = detokenizer.next(id);
         FinishReason finish = null;
-        if (!req.stopping().ignoreEos() && isEos(id)) {
+        if ((!req.stopping().ignoreEos() || grammar != null) && isEos(id)) {
             finish = FinishReason.EOS_TOKEN;
+        } else if (grammarDone) {
+            finish = FinishReason.EOS_TOKEN; // the output is complete and nothing can follow it
         } else if (s.generated() >= req.stopping().maxNewTokens()) {
             finish = FinishReason.LENGTH;
         } else if (s.stops().append(text) >= 0) {
@@ -193,8 +208,10 @@ final class OutputProcessor {
     private String finalText(Sequence s) {
         int[] t = s.tokens();
         int ctx = s.promptLength() - 1;
-        String prefix = tokenizer.decode(t, ctx, s.promptLength(), true);
-        String full = tokenizer.decode(t, ctx, s.length(), true);
+        // constrained output stays byte for byte what the grammar made (no clean-up of spaces)
+        boolean exact = s.grammar() != null;
+        String prefix = exact ? tokenizer.decodeExact(t, ctx, s.promptLength(), true) : tokenizer.decode(t, ctx, s.promptLength(), true);
+        String full = exact ? tokenizer.decodeExact(t, ctx, s.length(), true) : tokenizer.decode(t, ctx, s.length(), true);
         if (full.startsWith(prefix)) {
             return full.substring(prefix.length());
         }

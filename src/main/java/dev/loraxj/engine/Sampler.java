@@ -1,5 +1,7 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.grammar.GrammarState;
+
 /**
  * Picks each next token of one sequence, as LoRAX's NextTokenChooser: logits processors
  * (bias, repetition, frequency/presence), then when sampling the warpers (temperature, top_k,
@@ -30,10 +32,50 @@ public final class Sampler {
 
     /** Chooses the next token from logits[offset, offset+vocab). history[0..historyLength) = prompt then generated ids; generated ones start at promptLength. */
     public int next(float[] logits, int offset, int[] history, int historyLength, int promptLength) {
+        return next(logits, offset, history, historyLength, promptLength, null, Integer.MAX_VALUE);
+    }
+
+    /**
+     * As above under a grammar: its mask is a logits processor (after the penalties, before the
+     * warpers, as transformers orders them), and a draw that would leave the output unable to end
+     * within {@code remaining} more tokens is masked too and drawn again (rare: only near the end).
+     */
+    public int next(float[] logits, int offset, int[] history, int historyLength, int promptLength, GrammarState grammar, int remaining) {
+        if (grammar == null) {
+            return choose(logits, offset, history, historyLength, promptLength, null, 0);
+        }
+        int refused = 0;
+        while (true) {
+            int id = choose(logits, offset, history, historyLength, promptLength, grammar, refused);
+            if (id < 0 || grammar.fits(id, remaining)) {
+                if (id < 0) {
+                    throw new EngineException("generation failed: no token of the vocabulary can continue the " + grammar.grammar().description()
+                            + " here");
+                }
+                return id;
+            }
+            if (refused == this.refused.length) {
+                this.refused = java.util.Arrays.copyOf(this.refused, refused * 2);
+            }
+            this.refused[refused++] = id;
+        }
+    }
+
+    private int[] refused = new int[8];
+
+    private int choose(float[] logits, int offset, int[] history, int historyLength, int promptLength, GrammarState grammar, int refusedCount) {
         float[] scores = distribution.scores();
         System.arraycopy(logits, offset, scores, 0, vocab);
         if (penalties != null) {
             penalties.apply(scores, history, historyLength, promptLength);
+        }
+        if (grammar != null) {
+            for (int i = 0; i < refusedCount; i++) {
+                scores[refused[i]] = Float.NEGATIVE_INFINITY;
+            }
+            if (grammar.mask(scores, 0, vocab) - refusedCount <= 0) {
+                return -1;
+            }
         }
         distribution.allowAll(sampling);
         if (!sampling) {

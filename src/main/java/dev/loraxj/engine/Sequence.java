@@ -29,10 +29,11 @@ public final class Sequence {
     private final List<TokenInfo> details;
 
     private final AdapterKey adapterKey;
-    private final CompletableFuture<SequenceAdapter> gate;
+    private final CompletableFuture<SequenceSetup> gate;
     private final Runnable wake;
     private AdapterSlot lora;
     private MedusaHeads medusa;
+    private dev.loraxj.grammar.GrammarState grammar;
     private int speculate;      // candidates per step (0: no speculation)
     private int[] specRun;      // [last token, candidates...] fed to a verification step
     private int draftLen;
@@ -58,7 +59,7 @@ public final class Sequence {
      * @param wake       wakes the engine (after a cancel or when the gate completes)
      */
     Sequence(long id, GenerationRequest request, SequenceListener listener, int vocabSize, int blockSize,
-             AdapterKey adapterKey, CompletableFuture<SequenceAdapter> gate, Runnable wake) {
+             AdapterKey adapterKey, CompletableFuture<SequenceSetup> gate, Runnable wake) {
         this.id = id;
         this.adapterKey = adapterKey;
         this.gate = gate;
@@ -290,11 +291,17 @@ public final class Sequence {
         if (specRun != null) {
             return; // resumed after a preemption: already resolved
         }
-        SequenceAdapter a = gate == null ? SequenceAdapter.NONE : gate.join();
+        SequenceSetup a = gate == null ? SequenceSetup.NONE : gate.join();
         lora = a.lora();
+        grammar = a.grammar() == null ? null : a.grammar().start();
         medusa = a.medusa() != null ? a.medusa() : defaultMedusa;
         speculate = medusa == null ? 0 : Math.min(speculativeTokens, medusa.numHeads());
         specRun = new int[speculate + 1];
+    }
+
+    /** Where its output stands in the grammar it must follow, or null when it is free. */
+    dev.loraxj.grammar.GrammarState grammar() {
+        return grammar;
     }
 
     /** Admitted to the batch (again, after a preemption: its start time and stream state are kept). */

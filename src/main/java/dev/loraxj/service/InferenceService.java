@@ -3,13 +3,17 @@ package dev.loraxj.service;
 import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.backend.MedusaHeads;
-import dev.loraxj.engine.SequenceAdapter;
+import dev.loraxj.engine.SequenceSetup;
 import dev.loraxj.adapter.LoadedAdapter;
 import dev.loraxj.engine.Generation;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.Sequence;
 import dev.loraxj.engine.SequenceListener;
 import dev.loraxj.engine.TokenEvent;
+import dev.loraxj.grammar.ConstraintSpec;
+import dev.loraxj.grammar.Grammar;
+import dev.loraxj.grammar.GrammarException;
+import dev.loraxj.grammar.Grammars;
 import dev.loraxj.model.TokenSpan;
 import io.opentelemetry.api.trace.Tracer;
 import io.smallrye.mutiny.Multi;
@@ -58,6 +62,7 @@ public class InferenceService {
         long start = System.nanoTime();
         try {
             ValidRequest valid = validator().validate(request, streaming, headerToken);
+            checked(valid.parameters());
             trace().span("validation", start, System.nanoTime(), null);
             return valid;
         } catch (RuntimeException e) {
@@ -73,7 +78,7 @@ public class InferenceService {
     public ValidParameters validateParameters(GenerateParameters parameters, boolean streaming, String headerToken) {
         long start = System.nanoTime();
         try {
-            ValidParameters valid = validator().parameters(parameters, streaming, headerToken);
+            ValidParameters valid = checked(validator().parameters(parameters, streaming, headerToken));
             trace().span("validation", start, System.nanoTime(), null);
             return valid;
         } catch (RuntimeException e) {
@@ -92,6 +97,28 @@ public class InferenceService {
         } catch (RuntimeException e) {
             trace().span("validation", start, System.nanoTime(), e);
             throw e;
+        }
+    }
+
+    /**
+     * Checks a request's constraint at once (unsupported keywords, bad patterns: 422 before anything
+     * is queued); compiling it against the vocabulary happens later, off this thread. The OpenAI chat
+     * route passes its tools here too, through {@link #checkConstraint}.
+     */
+    private static ValidParameters checked(ValidParameters p) {
+        checkConstraint(p.constraint());
+        return p;
+    }
+
+    /** As {@link #checked}, for a constraint on its own. */
+    public static void checkConstraint(ConstraintSpec spec) {
+        if (spec == null) {
+            return;
+        }
+        try {
+            Grammars.check(spec);
+        } catch (GrammarException e) {
+            throw new ValidationException(e.getMessage());
         }
     }
 
@@ -233,15 +260,20 @@ public class InferenceService {
      */
     private Multi<TokenEvent> events(GenerationRequest request, ValidRequest valid, AdapterHold held, RequestTrace trace) {
         AdapterKey adapter = valid.adapter();
+        ConstraintSpec constraint = valid.parameters().constraint();
         return Multi.createFrom().emitter(emitter -> {
             ModelRuntime rt = host.runtime();
+            CompletableFuture<Grammar> grammar = constraint == null ? null
+                    : rt.constraints().grammar(constraint).thenApply(g -> fits(g, request));
             if (adapter == null) {
-                Sequence seq = rt.engine().submit(request, new Forward(emitter, null, trace));
+                CompletableFuture<SequenceSetup> gate = grammar == null ? null : grammar.thenApply(SequenceSetup.NONE::withGrammar);
+                Sequence seq = rt.engine().submit(request, new Forward(emitter, null, trace), null, gate);
                 emitter.onTermination(seq::cancel);
                 return;
             }
             AdapterHold hold = held == null ? hold(rt, valid.parameters(), trace) : held.share();
-            CompletableFuture<SequenceAdapter> gate = hold.adapter().thenApply(a -> runWith(rt, adapter, a));
+            CompletableFuture<SequenceSetup> adapterGate = hold.adapter().thenApply(a -> runWith(rt, adapter, a));
+            CompletableFuture<SequenceSetup> gate = grammar == null ? adapterGate : adapterGate.thenCombine(grammar, SequenceSetup::withGrammar);
             Sequence seq;
             try {
                 seq = rt.engine().submit(request, new Forward(emitter, adapter, trace), adapter, gate);
@@ -256,11 +288,21 @@ public class InferenceService {
         }, BackPressureStrategy.BUFFER);
     }
 
+    /** A grammar whose shortest output needs more tokens than the request may generate can never finish: refused (422). */
+    private static Grammar fits(Grammar g, GenerationRequest request) {
+        int max = request.stopping().maxNewTokens();
+        if (g.minBytes() > max) {
+            throw new ValidationException("`max_new_tokens` is " + max + ", but the shortest output the " + g.description()
+                    + " allows needs " + g.minBytes() + " tokens (one byte each at worst); raise it");
+        }
+        return g;
+    }
+
     /**
      * What the sequence runs with. A per-request Medusa adapter is honoured only when the server
      * was started with default heads and it has enough heads for the speculated tokens (LoRAX's rules).
      */
-    private static SequenceAdapter runWith(ModelRuntime rt, AdapterKey key, LoadedAdapter a) {
+    private static SequenceSetup runWith(ModelRuntime rt, AdapterKey key, LoadedAdapter a) {
         MedusaHeads heads = a.medusa();
         if (heads != null) {
             Speculation spec = rt.speculation();
@@ -273,7 +315,7 @@ public class InferenceService {
                         + spec.tokens() + " tokens this server speculates (loraxj.speculative.tokens)");
             }
         }
-        return new SequenceAdapter(a.lora(), heads);
+        return new SequenceSetup(a.lora(), heads);
     }
 
     private Permit acquire() {

@@ -29,7 +29,8 @@ public record ModelRuntime(
         Preloads preloads,
         Speculation speculation,
         java.util.concurrent.ExecutorService adapterLoaders,
-        AutoCloseable computePool) implements AutoCloseable {
+        AutoCloseable computePool,
+        ConstraintCache constraints) implements AutoCloseable {
 
     /** Bytes the KV cache holds: every block's slots, all layers, K and V. */
     public long kvCacheBytes() {
@@ -41,6 +42,7 @@ public record ModelRuntime(
         preloads.close();
         engine.close();
         adapterLoaders.shutdownNow();
+        constraints.close();
         backend.close();
         try {
             computePool.close();

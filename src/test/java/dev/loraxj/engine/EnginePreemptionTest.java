@@ -34,7 +34,7 @@ class EnginePreemptionTest {
     static Tokenizer tokenizer;
     static ModelConfig cfg;
     static CpuBackend backend;
-    static SequenceAdapter max;
+    static SequenceSetup max;
 
     @BeforeAll
     static void load() {

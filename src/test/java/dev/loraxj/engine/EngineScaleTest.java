@@ -39,7 +39,7 @@ class EngineScaleTest {
     static Tokenizer tokenizer;
     static ModelConfig cfg;
     static CpuBackend backend;
-    static List<SequenceAdapter> adapters = new ArrayList<>();
+    static List<SequenceSetup> adapters = new ArrayList<>();
 
     @BeforeAll
     static void load(@TempDir Path tmp) throws Exception {
@@ -48,7 +48,7 @@ class EngineScaleTest {
         cfg = model.cfg();
         backend = model.backend();
         for (String name : List.of("lora-name-max", "lora-name-sue", "lora-synth-1", "lora-synth-2")) {
-            adapters.add(new SequenceAdapter(backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()), null));
+            adapters.add(new SequenceSetup(backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()), null));
         }
         // 36 more, so one step holds 40 adapter segments (LoraDelta starts with room for 8)
         for (int i = 0; i < 36; i++) {
@@ -56,7 +56,7 @@ class EngineScaleTest {
             int rank = 2 + i % 7;
             RandomLora.write(dir, cfg, rank, 2.0 * rank, i % 3 == 0, RandomLora.ALL_MODULES, i % 2 == 0 ? DType.BF16 : DType.F32,
                     900 + i, 0.05);
-            adapters.add(new SequenceAdapter(backend.register(LoraWeights.read(dir, cfg).updates()), null));
+            adapters.add(new SequenceSetup(backend.register(LoraWeights.read(dir, cfg).updates()), null));
         }
     }
 
@@ -65,7 +65,7 @@ class EngineScaleTest {
         model.close();
     }
 
-    record Job(GenerationRequest request, String key, SequenceAdapter adapter) {
+    record Job(GenerationRequest request, String key, SequenceSetup adapter) {
     }
 
     static GenerationRequest request(int i) {

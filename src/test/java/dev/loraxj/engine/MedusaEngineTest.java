@@ -134,7 +134,7 @@ class MedusaEngineTest {
     void greedyWithMedusaEqualsGreedyWithoutAndAcceptsAsTheReference(String name) throws Exception {
         MedusaHeads heads = MedusaLoader.load(SharedAssets.adapter(name), cfg);
         AdapterSlot lora = name.endsWith("lora-max") ? backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()) : null;
-        SequenceAdapter withLora = new SequenceAdapter(lora, null);
+        SequenceSetup withLora = new SequenceSetup(lora, null);
         List<List<Integer>> plain = new ArrayList<>();
         Engine reference = new Engine(backend, tokenizer, new EngineConfig(8192, 4096, 16), new SimpleMeterRegistry()).start();
         try {

@@ -32,8 +32,8 @@ class PrefixCacheTest {
     static Tokenizer tokenizer;
     static ModelConfig cfg;
     static CpuBackend backend;
-    static SequenceAdapter max;
-    static SequenceAdapter sue;
+    static SequenceSetup max;
+    static SequenceSetup sue;
 
     @BeforeAll
     static void load() {

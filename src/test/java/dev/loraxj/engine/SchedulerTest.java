@@ -14,12 +14,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The scheduler's adapter semantics, step by step with a controlled clock. */
 class SchedulerTest {
 
-    static final SequenceAdapter NONE = adapter();
+    static final SequenceSetup NONE = adapter();
     /** One slot per adapter key, as the store registers one per loaded adapter. */
-    final java.util.Map<Object, SequenceAdapter> slots = new java.util.HashMap<>();
+    final java.util.Map<Object, SequenceSetup> slots = new java.util.HashMap<>();
     long ids;
 
-    Sequence seq(String adapter, CompletableFuture<SequenceAdapter> gate) {
+    Sequence seq(String adapter, CompletableFuture<SequenceSetup> gate) {
         GenerationRequest r = new GenerationRequest(new int[] {1, 403}, SamplingParams.greedy(),
                 new StoppingParams(4, List.of(), true), false, false, 0, null);
         return new Sequence(++ids, r, null, 512, 16, EngineHarness.key(adapter), gate, () -> { });
@@ -29,8 +29,8 @@ class SchedulerTest {
         return seq(adapter, adapter == null ? null : CompletableFuture.completedFuture(slots.computeIfAbsent(adapter, k -> adapter())));
     }
 
-    static SequenceAdapter adapter() {
-        return new SequenceAdapter(new dev.loraxj.backend.AdapterSlot(dev.loraxj.backend.AdapterFootprint.NONE) { }, null);
+    static SequenceSetup adapter() {
+        return new SequenceSetup(new dev.loraxj.backend.AdapterSlot(dev.loraxj.backend.AdapterFootprint.NONE) { }, null);
     }
 
     static List<Sequence> running(Scheduler s, StepBatch b, long now) {
@@ -83,7 +83,7 @@ class SchedulerTest {
     @Test
     void aRequestWhoseAdapterIsLoadingDoesNotHoldUpOthers() {
         Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
-        CompletableFuture<SequenceAdapter> loading = new CompletableFuture<>();
+        CompletableFuture<SequenceSetup> loading = new CompletableFuture<>();
         Sequence slow = seq("slow", loading);
         Sequence base = ready(null);
         s.enqueue(slow);
@@ -97,7 +97,7 @@ class SchedulerTest {
     @Test
     void aFailedGateDropsOnlyItsRequest() {
         Scheduler s = new Scheduler(new KvBlockPool(64, 16), 4096, 1000, 1024, 1_000_000_000L);
-        CompletableFuture<SequenceAdapter> broken = new CompletableFuture<>();
+        CompletableFuture<SequenceSetup> broken = new CompletableFuture<>();
         Sequence bad = seq("bad", broken);
         Sequence good = ready("good");
         s.enqueue(bad);

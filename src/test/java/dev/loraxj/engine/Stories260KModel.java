@@ -23,8 +23,8 @@ record Stories260KModel(Tokenizer tokenizer, Checkpoint ckpt, ModelConfig cfg, P
     }
 
     /** A shared adapter, loaded as the engine runs it. */
-    SequenceAdapter adapter(String name) {
-        return new SequenceAdapter(backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()), null);
+    SequenceSetup adapter(String name) {
+        return new SequenceSetup(backend.register(LoraWeights.read(SharedAssets.adapter(name), cfg).updates()), null);
     }
 
     @Override
