@@ -325,9 +325,48 @@ public final class Grammar {
         void state(int s) {
             Arrays.fill(bits, 0);
             unsureCount = 0;
-            FrameSet start = new FrameSet();
-            start.add(new Frame(s, a.ruleOf()[s] == 0 ? null : Frame.BOTTOM));
-            dfs(0, start, false);
+            single(0, s, a.ruleOf()[s] == 0 ? null : Frame.BOTTOM, false);
+        }
+
+        /**
+         * The walk while the stack is one frame (s over parent) that only moves within its rule: a
+         * table lookup per trie edge, nothing allocated. Most of a string's or a number's tokens go
+         * this way; calls, returns and ambiguity take the general walk.
+         */
+        private void single(int node, int s, Frame parent, boolean dependent) {
+            if (a.calls()[s].length != 0 || a.accepting()[s] && parent != null) {
+                FrameSet set = new FrameSet();
+                set.add(new Frame(s, parent));
+                dfs(node, set, dependent);
+                return;
+            }
+            for (int e = vocab.childStart[node], end = vocab.childStart[node + 1]; e < end; e++) {
+                int c = vocab.childNode[e];
+                int t = next[s * 256 + vocab.childByte[e]];
+                if (t < 0) {
+                    if (dependent) {
+                        unsureSubtree(c);
+                    }
+                    continue;
+                }
+                for (int k = vocab.tokenStart[c], kEnd = vocab.tokenStart[c + 1]; k < kEnd; k++) {
+                    int id = vocab.tokenIds[k];
+                    bits[id >>> 6] |= 1L << id;
+                }
+                if (deadEnd[t] && parent != null && parent != Frame.BOTTOM) {
+                    FrameSet set = new FrameSet();
+                    set.add(normalize(new Frame(t, parent)));
+                    dfs(c, set, dependent);
+                } else {
+                    single(c, t, parent, dependent);
+                }
+            }
+        }
+
+        private void unsureSubtree(int c) {
+            for (int t = vocab.tokenStart[c], tEnd = vocab.tokenStart[vocab.subtreeEnd[c]]; t < tEnd; t++) {
+                addUnsure(vocab.tokenIds[t]);
+            }
         }
 
         private void dfs(int node, FrameSet set, boolean dependent) {
@@ -340,9 +379,7 @@ public final class Grammar {
                 boolean dep = dependent || ns.poppedBottom;
                 if (ns.isEmpty()) {
                     if (dep) {
-                        for (int t = vocab.tokenStart[c], tEnd = vocab.tokenStart[vocab.subtreeEnd[c]]; t < tEnd; t++) {
-                            addUnsure(vocab.tokenIds[t]);
-                        }
+                        unsureSubtree(c);
                     }
                     continue;
                 }
@@ -350,7 +387,11 @@ public final class Grammar {
                     int id = vocab.tokenIds[t];
                     bits[id >>> 6] |= 1L << id;
                 }
-                dfs(c, ns, dep);
+                if (ns.size() == 1) {
+                    single(c, ns.get(0).state(), ns.get(0).parent(), dep);
+                } else {
+                    dfs(c, ns, dep);
+                }
             }
         }
 
