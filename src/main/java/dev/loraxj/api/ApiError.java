@@ -4,6 +4,7 @@ import dev.loraxj.adapter.AdapterAccessException;
 import dev.loraxj.adapter.AdapterException;
 import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.engine.EngineException;
+import dev.loraxj.grammar.GrammarException;
 import dev.loraxj.model.ModelException;
 import dev.loraxj.service.NotReadyException;
 import dev.loraxj.service.OverloadedException;
@@ -19,6 +20,7 @@ public record ApiError(int status, ErrorResponse body) {
         Throwable e = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
         return switch (e) {
             case ValidationException v -> new ApiError(422, new ErrorResponse(v.getMessage(), "validation"));
+            case GrammarException g -> new ApiError(422, new ErrorResponse(g.getMessage(), "validation"));
             case HttpRequestException h -> new ApiError(h.status(), new ErrorResponse(h.getMessage(), h.code()));
             case OverloadedException o -> new ApiError(429, new ErrorResponse(o.getMessage(), "overloaded"));
             case NotReadyException n -> new ApiError(503, new ErrorResponse(n.getMessage(), "unhealthy"));

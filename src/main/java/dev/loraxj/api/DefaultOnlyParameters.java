@@ -30,15 +30,13 @@ final class DefaultOnlyParameters extends DeserializationProblemHandler {
     private static final Predicate<JsonNode> DEFAULT_TIER = v -> v.isNull()
             || v.isTextual() && (v.asText().equals("auto") || v.asText().equals("default"));
 
-    /** TGI's parameters, in LoRAX's parameters and (from @huggingface/inference) at the top of /v1/completions. */
+    /** TGI's parameters, in LoRAX's parameters and (from @huggingface/inference) at the top of /v1/completions; TGI's grammar is a field of GenerateParameters. */
     private static final Map<String, Predicate<JsonNode>> TGI = Map.of(
-            "grammar", NULL,
             "top_n_tokens", ZERO,
             "adapter_id", NULL);
 
-    /** OpenAI's chat fields for tools, audio, storage and reasoning models; hints (cache key, safety id) are ignored. */
+    /** OpenAI's chat fields for legacy functions, audio, storage and reasoning models; hints (cache key, safety id) are ignored. */
     private static final Map<String, Predicate<JsonNode>> OPENAI_CHAT = Map.ofEntries(
-            Map.entry("tool_choice", NO_TOOLS), Map.entry("parallel_tool_calls", ANY),
             Map.entry("functions", NO_TOOLS), Map.entry("function_call", NO_TOOLS),
             Map.entry("modalities", TEXT_ONLY), Map.entry("audio", NULL), Map.entry("prediction", NULL),
             Map.entry("store", FALSE), Map.entry("metadata", ANY), Map.entry("service_tier", DEFAULT_TIER),
@@ -79,6 +77,7 @@ final class DefaultOnlyParameters extends DeserializationProblemHandler {
             case "do_sample" -> ", and set `temperature` to 0 for greedy decoding";
             case "top_n_tokens" -> ", and use `return_k_alternatives` (or `logprobs` on /v1/completions)";
             case "adapter_id" -> ", and name the adapter in `model`";
+            case "functions", "function_call" -> ", and use `tools` and `tool_choice`";
             default -> "";
         };
     }

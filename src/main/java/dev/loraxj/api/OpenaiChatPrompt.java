@@ -32,12 +32,27 @@ final class OpenaiChatPrompt {
 
     /** Renders on a worker thread (reads the template file once, tokenizes a probe once). */
     String render(ModelRuntime rt, LoadedAdapter adapter, List<Map<String, Object>> messages) {
+        return render(rt, adapter, messages, OpenaiTools.NONE);
+    }
+
+    /** With the request's tools as the template's {@code tools}, as sent (transformers' apply_chat_template(tools=...)). */
+    String render(ModelRuntime rt, LoadedAdapter adapter, List<Map<String, Object>> messages, OpenaiTools tools) {
         Base b = base(rt);
         ChatTemplate template = adapter == null ? b.template()
                 : adapter.chatTemplate().filter(t -> !t.isBlank()).map(ChatTemplate::of).orElse(b.template());
         Tokenizer tok = rt.tokenizer();
-        String prompt = template.render(messages, true, tok.bosToken(), tok.eosToken());
+        String prompt = template.render(variables(messages, tools, tok.bosToken(), tok.eosToken()));
         return withoutDoubleBos(prompt, tok.bosToken(), b.tokenizerAddsBos());
+    }
+
+    /** What transformers' apply_chat_template gives a template: messages, the generation prompt, BOS and EOS, and tools when there are some. */
+    static Map<String, Object> variables(List<Map<String, Object>> messages, OpenaiTools tools, String bosToken, String eosToken) {
+        Map<String, Object> vars = new java.util.HashMap<>(tools.templateVariables());
+        vars.put("messages", messages);
+        vars.put("add_generation_prompt", true);
+        vars.put("bos_token", bosToken == null ? "" : bosToken);
+        vars.put("eos_token", eosToken == null ? "" : eosToken);
+        return vars;
     }
 
     /**

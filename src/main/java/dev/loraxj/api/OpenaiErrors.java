@@ -5,6 +5,7 @@ import dev.loraxj.adapter.AdapterException;
 import dev.loraxj.adapter.AdapterNotFoundException;
 import dev.loraxj.adapter.AdapterRequestException;
 import dev.loraxj.engine.EngineException;
+import dev.loraxj.grammar.GrammarException;
 import dev.loraxj.model.ChatTemplateException;
 import dev.loraxj.model.ModelException;
 import dev.loraxj.service.NotReadyException;
@@ -24,7 +25,8 @@ import java.util.regex.Pattern;
 record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
 
     private static final Logger LOG = Logger.getLogger(OpenaiErrors.class);
-    private static final Pattern FIELD = Pattern.compile("`([a-z_]+)`");
+    /** A field in backquotes: a name, or a path such as {@code response_format.json_schema.name} or {@code messages[1].tool_call_id}. */
+    private static final Pattern FIELD = Pattern.compile("`([a-z_]+(?:\\.[a-z_]+|\\[[0-9]+])*)`");
     /** The engine's parameter names, as an OpenAI client knows them. */
     enum Names {
         CHAT(Map.of("inputs", "messages", "max_new_tokens", "max_tokens", "return_k_alternatives", "top_logprobs",
@@ -56,6 +58,7 @@ record OpenaiErrors(int status, OpenaiWire.ErrorBody body) {
                 String message = names.rename(v.getMessage());
                 yield invalid(message, param(message));
             }
+            case GrammarException g -> invalid(g.getMessage(), param(g.getMessage()) == null ? "response_format" : param(g.getMessage()));
             case HttpRequestException h when h.status() == 401 -> error(401, h.getMessage(), "authentication_error", null, "invalid_api_key");
             case HttpRequestException h when h.status() == 403 -> error(403, h.getMessage(), "permission_error", null, "insufficient_permissions");
             case HttpRequestException h -> error(h.status(), h.getMessage(), "invalid_request_error", null, h.code());

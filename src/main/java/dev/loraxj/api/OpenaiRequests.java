@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loraxj.service.GenerateParameters;
+import dev.loraxj.service.OutputConstraints;
 import dev.loraxj.service.ServedModel;
 import dev.loraxj.service.ValidationException;
 
@@ -31,9 +32,10 @@ final class OpenaiRequests {
      *
      * @param model        the name to answer with
      * @param topLogprobs  alternatives per token; -1 when logprobs were not asked for
+     * @param tools        the chat's tools: for the template, and the calls the reply is read for
      */
     record Translated(String model, int n, boolean stream, boolean includeUsage, int topLogprobs, boolean echo,
-                List<String> stops, GenerateParameters parameters) {
+                List<String> stops, GenerateParameters parameters, OpenaiTools tools) {
 
         boolean logprobs() {
             return topLogprobs >= 0;
@@ -44,9 +46,7 @@ final class OpenaiRequests {
         if (r.messages() == null || r.messages().isEmpty()) {
             throw new ValidationException("`messages` must be a non-empty array");
         }
-        if (r.tools() != null && !r.tools().isNull() && !r.tools().isEmpty()) {
-            throw new ValidationException("`tools` are not supported");
-        }
+        OpenaiTools tools = OpenaiTools.of(r.tools(), r.toolChoice(), r.parallelToolCalls());
         boolean logprobs = Boolean.TRUE.equals(r.logprobs());
         if (r.topLogprobs() != null && (r.topLogprobs() < 0 || r.topLogprobs() > MAX_TOP_LOGPROBS)) {
             throw new ValidationException("`top_logprobs` must be between 0 and " + MAX_TOP_LOGPROBS);
@@ -59,13 +59,18 @@ final class OpenaiRequests {
         if (maxTokens != null && maxTokens < 1) {
             throw new ValidationException("`" + (r.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens") + "` must be at least 1");
         }
-        responseFormat(r.responseFormat());
+        JsonNode format = responseFormat(r.responseFormat());
+        if (format != null && tools.calls()) {
+            throw new ValidationException("`response_format` " + format.path("type").asText() + " and `tools` cannot both shape one "
+                    + "reply: leave one out, or set `tool_choice` to \"none\" so the reply follows `response_format`");
+        }
         boolean stream = Boolean.TRUE.equals(r.stream());
         List<String> stops = stops(r.stop());
         GenerateParameters p = parameters(r.model(), r.adapterSource(), r.apiToken(), r.temperature(), r.topP(), r.topK(),
                 r.repetitionPenalty(), r.frequencyPenalty(), r.presencePenalty(), maxTokens, r.ignoreEosToken(), stops,
-                logprobs, false, Math.max(0, top), null, r.seed(), r.logitBias(), r.cacheSalt());
-        return new Translated(name(r.model(), baseModel), n(r.n()), stream, includeUsage(r.streamOptions(), stream), top, false, stops, p);
+                logprobs, false, Math.max(0, top), null, r.seed(), r.logitBias(), r.cacheSalt(), format);
+        return new Translated(name(r.model(), baseModel), n(r.n()), stream, includeUsage(r.streamOptions(), stream), top, false, stops, p,
+                tools);
     }
 
     static Translated completion(OpenaiWire.CompletionRequest r, ServedModel baseModel) {
@@ -92,8 +97,10 @@ final class OpenaiRequests {
         List<String> stops = stops(r.stop());
         GenerateParameters p = parameters(r.model(), r.adapterSource(), r.apiToken(), r.temperature(), r.topP(), r.topK(),
                 r.repetitionPenalty(), r.frequencyPenalty(), r.presencePenalty(), maxTokens, r.ignoreEosToken(), stops,
-                top >= 0, echo && top >= 0, Math.max(0, top), r.bestOf(), r.seed(), r.logitBias(), r.cacheSalt());
-        return new Translated(name(r.model(), baseModel), n, stream, includeUsage(r.streamOptions(), stream), top, echo, stops, p);
+                top >= 0, echo && top >= 0, Math.max(0, top), r.bestOf(), r.seed(), r.logitBias(), r.cacheSalt(),
+                responseFormat(r.responseFormat()));
+        return new Translated(name(r.model(), baseModel), n, stream, includeUsage(r.streamOptions(), stream), top, echo, stops, p,
+                OpenaiTools.NONE);
     }
 
     /**
@@ -104,7 +111,8 @@ final class OpenaiRequests {
                                                  Float topP, Integer topK, Float repetitionPenalty, Float frequencyPenalty,
                                                  Float presencePenalty, Integer maxTokens, Boolean ignoreEos,
                                                  List<String> stops, boolean details, boolean prefill, int alternatives,
-                                                 Integer bestOf, Long seed, Map<String, Float> logitBias, String cacheSalt) {
+                                                 Integer bestOf, Long seed, Map<String, Float> logitBias, String cacheSalt,
+                                                 JsonNode responseFormat) {
         if (temperature != null && !(temperature >= 0f && temperature <= 2f)) {
             throw new ValidationException("`temperature` must be between 0 and 2");
         }
@@ -116,7 +124,7 @@ final class OpenaiRequests {
         return new GenerateParameters(adapter, adapterSource, null, apiToken, bestOf, greedy ? null : temperature,
                 repetitionPenalty, frequencyPenalty, presencePenalty, greedy ? null : topK, greedy ? null : topP, null,
                 !greedy, maxTokens, ignoreEos, false, stops, null, null, details, prefill,
-                alternatives > 0 ? alternatives : null, null, seed, null, logitBias, cacheSalt);
+                alternatives > 0 ? alternatives : null, null, seed, responseFormat, logitBias, cacheSalt);
     }
 
     /** The prompts of a completions request: one string, or an array of strings. */
@@ -157,15 +165,64 @@ final class OpenaiRequests {
             if (m.toolCallId() != null) {
                 map.put("tool_call_id", m.toolCallId());
             }
+            if ("tool".equals(m.role()) && (m.toolCallId() == null || m.toolCallId().isEmpty())) {
+                throw new ValidationException("`messages[" + i + "].tool_call_id` is required in a message of role tool: "
+                        + "the id of the call it answers");
+            }
             if (m.toolCalls() != null && !m.toolCalls().isNull()) {
-                if (!m.toolCalls().isArray()) {
-                    throw new ValidationException("`messages[" + i + "].tool_calls` must be an array");
+                if (!"assistant".equals(m.role())) {
+                    throw new ValidationException("`messages[" + i + "].tool_calls`: only assistant messages carry tool calls");
                 }
-                map.put("tool_calls", Json.MAPPER.convertValue(m.toolCalls(), List.class));
+                map.put("tool_calls", toolCalls(m.toolCalls(), i));
             }
             out.add(map);
         }
         return out;
+    }
+
+    /**
+     * An assistant message's tool calls as transformers hands them to templates: as sent, with each
+     * {@code function.arguments} that is a JSON object's text parsed to that object (templates write
+     * {@code arguments | tojson}); any other arguments stay as sent.
+     */
+    private static List<Object> toolCalls(JsonNode calls, int i) {
+        if (!calls.isArray()) {
+            throw new ValidationException("`messages[" + i + "].tool_calls` must be an array");
+        }
+        List<Object> out = new ArrayList<>();
+        for (int j = 0; j < calls.size(); j++) {
+            JsonNode call = calls.get(j);
+            String at = "messages[" + i + "].tool_calls[" + j + "]";
+            JsonNode function = call.path("function");
+            if (!call.isObject() || !function.isObject() || !function.path("name").isTextual()) {
+                throw new ValidationException("`" + at + "` must be {\"id\", \"type\": \"function\", \"function\": {\"name\", \"arguments\"}}");
+            }
+            JsonNode arguments = function.get("arguments");
+            if (arguments != null && !arguments.isNull() && !arguments.isTextual() && !arguments.isObject()) {
+                throw new ValidationException("`" + at + ".function.arguments` must be a JSON string or an object");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = Json.MAPPER.convertValue(call, Map.class);
+            if (arguments != null && arguments.isTextual()) {
+                JsonNode parsed = parsedObject(arguments.asText());
+                if (parsed != null) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> f = (Map<String, Object>) map.get("function");
+                    f.put("arguments", Json.MAPPER.convertValue(parsed, Map.class));
+                }
+            }
+            out.add(map);
+        }
+        return out;
+    }
+
+    private static JsonNode parsedObject(String text) {
+        try {
+            JsonNode node = Json.MAPPER.readTree(text);
+            return node != null && node.isObject() ? node : null;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return null;
+        }
     }
 
     private static String content(JsonNode content, int i) {
@@ -208,10 +265,43 @@ final class OpenaiRequests {
         throw new ValidationException("`stop` must be a string or an array of strings");
     }
 
-    private static void responseFormat(JsonNode format) {
-        if (format != null && !format.isNull() && !"text".equals(format.path("type").asText())) {
-            throw new ValidationException("`response_format`: only {\"type\": \"text\"} is supported");
+    /**
+     * OpenAI's response_format as LoRAX's: text is none, json_object is {"type": "json_object"}, and
+     * json_schema (name required, as OpenAI has it; strict or not, the grammar holds the output to
+     * the schema) is {"type": "json_object", "schema": ...}.
+     */
+    static JsonNode responseFormat(JsonNode format) {
+        if (format == null || format.isNull()) {
+            return null;
         }
+        if (!format.isObject() || !format.path("type").isTextual()) {
+            throw new ValidationException("`response_format` must be {\"type\": \"text\" | \"json_object\" | \"json_schema\", ...}");
+        }
+        String type = format.path("type").asText();
+        java.util.Set<String> known = type.equals("json_schema") ? java.util.Set.of("type", "json_schema") : java.util.Set.of("type");
+        format.fieldNames().forEachRemaining(f -> {
+            if (!known.contains(f)) {
+                throw new ValidationException("`response_format." + f + "` is not a field of response_format type " + type);
+            }
+        });
+        com.fasterxml.jackson.databind.node.ObjectNode lorax = Json.MAPPER.createObjectNode().put("type", "json_object");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> lorax;
+            case "json_schema" -> {
+                JsonNode config = format.get("json_schema");
+                if (config == null || !config.isObject()) {
+                    throw new ValidationException("`response_format.json_schema` is required: {\"name\": ..., \"schema\": {...}, \"strict\": true}");
+                }
+                JsonNode name = config.get("name");
+                if (name == null || !name.isTextual() || !name.asText().matches("[a-zA-Z0-9_-]{1,64}")) {
+                    throw new ValidationException("`response_format.json_schema.name` is required: 1 to 64 letters, digits, '_' or '-'");
+                }
+                JsonNode schema = OutputConstraints.openaiSchema(config, "response_format.json_schema");
+                yield schema == null ? lorax : lorax.set("schema", schema);
+            }
+            default -> throw new ValidationException("`response_format.type` must be text, json_object or json_schema. Given: " + type);
+        };
     }
 
     private static int n(Integer n) {

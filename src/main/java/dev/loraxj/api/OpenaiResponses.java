@@ -27,10 +27,42 @@ final class OpenaiResponses {
         return g.finishReason() == FinishReason.STOP_SEQUENCE ? OpenaiStopText.trim(g.text(), stops) : g.text();
     }
 
+    /** With tools, the reply is read for calls: content before them (null when none), the calls, and finish_reason tool_calls. */
     static OpenaiWire.ChatChoice chatChoice(int index, Generation g, OpenaiRequests.Translated translated) {
         OpenaiWire.ChatLogprobs logprobs = translated.logprobs() ? chatLogprobs(g.tokens(), translated.topLogprobs()) : null;
-        return new OpenaiWire.ChatChoice(index, new OpenaiWire.AssistantMessage("assistant", text(g, translated.stops())),
-                logprobs, finishReason(g.finishReason()));
+        String text = text(g, translated.stops());
+        if (!translated.tools().calls()) {
+            return new OpenaiWire.ChatChoice(index, new OpenaiWire.AssistantMessage("assistant", text, null),
+                    logprobs, finishReason(g.finishReason()));
+        }
+        ToolCallText.Reply reply = ToolCallText.parse(text);
+        if (reply.calls().isEmpty()) { // the reply's content as a stream sends it (a tag-like text that was no call included)
+            return new OpenaiWire.ChatChoice(index, new OpenaiWire.AssistantMessage("assistant", reply.content() == null ? text : reply.content(), null),
+                    logprobs, finishReason(g.finishReason()));
+        }
+        List<OpenaiWire.ToolCall> calls = new ArrayList<>();
+        for (ToolCallText.Call c : reply.calls()) {
+            calls.add(new OpenaiWire.ToolCall(toolCallId(), "function", new OpenaiWire.FunctionCall(c.name(), c.arguments())));
+        }
+        return new OpenaiWire.ChatChoice(index, new OpenaiWire.AssistantMessage("assistant", reply.content(), calls),
+                logprobs, finishReason(g.finishReason(), true));
+    }
+
+    /** A reply that made calls ends with tool_calls, unless it was cut short. */
+    static String finishReason(FinishReason r, boolean calls) {
+        return calls && r != FinishReason.LENGTH ? "tool_calls" : finishReason(r);
+    }
+
+    private static final char[] ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
+
+    /** OpenAI's shape of a call id: call_ and 24 letters and digits. */
+    static String toolCallId() {
+        java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+        StringBuilder sb = new StringBuilder("call_");
+        for (int i = 0; i < 24; i++) {
+            sb.append(ID_CHARS[r.nextInt(ID_CHARS.length)]);
+        }
+        return sb.toString();
     }
 
     static OpenaiWire.CompletionChoice completionChoice(int index, ValidRequest valid, Generation g, OpenaiRequests.Translated translated) {

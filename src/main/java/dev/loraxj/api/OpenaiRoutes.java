@@ -8,6 +8,7 @@ import dev.loraxj.service.InferenceService;
 import dev.loraxj.service.LoraxRequest;
 import dev.loraxj.service.ModelHost;
 import dev.loraxj.service.ModelRuntime;
+import dev.loraxj.service.ValidParameters;
 import dev.loraxj.service.ValidRequest;
 import io.quarkus.vertx.web.Body;
 import io.quarkus.vertx.web.Route;
@@ -118,7 +119,8 @@ public class OpenaiRoutes {
             return;
         }
         String adapterToken = ex.adapterToken();
-        ex.vertx().executeBlocking(() -> service.validateParameters(translated.parameters(), translated.stream(), adapterToken), false)
+        ex.vertx().executeBlocking(() -> withTools(service.validateParameters(translated.parameters(), translated.stream(), adapterToken),
+                        translated.tools()), false)
                 .onComplete(parameters -> {
                     if (parameters.failed()) {
                         OpenaiErrors.of(parameters.cause(), names).send(ex);
@@ -140,7 +142,7 @@ public class OpenaiRoutes {
                             return;
                         }
                         ex.vertx().executeBlocking(() -> service.validatePrompt(parameters.result(),
-                                chatPrompt.render(rt, loaded, messages)), false).onComplete(valid -> {
+                                chatPrompt.render(rt, loaded, messages, translated.tools())), false).onComplete(valid -> {
                             try {
                                 if (valid.failed()) {
                                     OpenaiErrors.of(valid.cause(), names).send(ex);
@@ -153,6 +155,11 @@ public class OpenaiRoutes {
                         });
                     }, ex.onContext());
                 });
+    }
+
+    /** The calls the reply is held to, when the chat has tools (OpenaiRequests refuses them together with response_format). */
+    private static ValidParameters withTools(ValidParameters p, OpenaiTools tools) {
+        return tools.calls() ? p.withConstraint(tools.constraint()) : p;
     }
 
     /** The base model and the adapters held, loading or preloaded, in OpenAI's list shape. */

@@ -166,6 +166,9 @@ final class OpenaiRun {
         private final int index;
         private final ValidRequest valid;
         private final OpenaiStopText text;
+        /** With tools: the text read for calls (null: plain text). */
+        private final ToolCallText calls;
+        private final List<String> callIds = new ArrayList<>();
         private final List<TokenInfo> unsent = new ArrayList<>();
         private int offset;
 
@@ -173,12 +176,13 @@ final class OpenaiRun {
             this.index = index;
             this.valid = valid;
             this.text = new OpenaiStopText(translated.stops());
+            this.calls = chat && translated.tools().calls() ? new ToolCallText() : null;
         }
 
-        /** The first chunk: the assistant's role (chat), or the prompt itself (completions with echo). */
+        /** The first chunk: the assistant's role (chat; with tools no content yet, which may stay null), or the prompt itself (completions with echo). */
         void begin() {
             if (chat) {
-                chatChunk(new OpenaiWire.Delta("assistant", ""), null, null);
+                chatChunk(new OpenaiWire.Delta("assistant", calls == null ? "" : null), null, null);
             } else if (translated.echo()) {
                 completionChunk(valid.inputs(), List.of(), null);
                 offset = valid.inputs().length();
@@ -196,7 +200,14 @@ final class OpenaiRun {
                 completionTokens += g.generatedTokens();
                 String rest = text.finish(piece, g.finishReason() == FinishReason.STOP_SEQUENCE);
                 String reason = OpenaiResponses.finishReason(g.finishReason());
-                if (chat) {
+                if (calls != null) {
+                    List<ToolCallText.Piece> pieces = new ArrayList<>(calls.push(rest));
+                    pieces.addAll(calls.finish());
+                    if (!send(pieces) && !unsent.isEmpty()) {
+                        chatChunk(new OpenaiWire.Delta(null, null), logprobs(), null);
+                    }
+                    chatChunk(new OpenaiWire.Delta(null, null), null, OpenaiResponses.finishReason(g.finishReason(), calls.calls() > 0));
+                } else if (chat) {
                     if (!rest.isEmpty() || !unsent.isEmpty()) {
                         chatChunk(new OpenaiWire.Delta(null, rest), logprobs(), null);
                     }
@@ -211,12 +222,36 @@ final class OpenaiRun {
             if (ready.isEmpty()) {
                 return; // held back (a possible stop sequence) or no text yet: its logprobs wait too
             }
-            if (chat) {
+            if (calls != null) {
+                send(calls.push(ready)); // nothing sent while a possible tag is undecided: its logprobs wait too
+            } else if (chat) {
                 chatChunk(new OpenaiWire.Delta(null, ready), logprobs(), null);
             } else {
                 completionChunk(ready, new ArrayList<>(unsent), null);
                 unsent.clear();
             }
+        }
+
+        /** Chunks for the pieces of a reply read for tool calls, the logprobs with the first; false when there were none. */
+        private boolean send(List<ToolCallText.Piece> pieces) {
+            for (ToolCallText.Piece p : pieces) {
+                OpenaiWire.Delta delta = switch (p) {
+                    case ToolCallText.Content c -> new OpenaiWire.Delta(null, c.text());
+                    case ToolCallText.CallStart s -> {
+                        callIds.add(OpenaiResponses.toolCallId());
+                        yield toolDelta(new OpenaiWire.ToolCallDelta(s.index(), callIds.get(s.index()), "function",
+                                new OpenaiWire.FunctionDelta(s.name(), "")));
+                    }
+                    case ToolCallText.Arguments a -> toolDelta(new OpenaiWire.ToolCallDelta(a.index(), null, null,
+                            new OpenaiWire.FunctionDelta(null, a.text())));
+                };
+                chatChunk(delta, logprobs(), null);
+            }
+            return !pieces.isEmpty();
+        }
+
+        private static OpenaiWire.Delta toolDelta(OpenaiWire.ToolCallDelta call) {
+            return new OpenaiWire.Delta(null, null, List.of(call));
         }
 
         private OpenaiWire.ChatLogprobs logprobs() {

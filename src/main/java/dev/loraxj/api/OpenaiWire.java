@@ -20,7 +20,8 @@ public final class OpenaiWire {
                               Integer maxTokens, Integer maxCompletionTokens, JsonNode stop, Boolean stream,
                               StreamOptions streamOptions, Float presencePenalty, Float frequencyPenalty,
                               Map<String, Float> logitBias, Boolean logprobs, Integer topLogprobs, Long seed,
-                              String user, JsonNode responseFormat, JsonNode tools, String adapterSource,
+                              String user, JsonNode responseFormat, JsonNode tools, JsonNode toolChoice,
+                              Boolean parallelToolCalls, String adapterSource,
                               String apiToken, Integer topK, Float repetitionPenalty, Boolean ignoreEosToken,
                               String cacheSalt) {
     }
@@ -35,7 +36,7 @@ public final class OpenaiWire {
                                     Float topP, Integer n, Boolean stream, StreamOptions streamOptions, Integer logprobs,
                                     Boolean echo, JsonNode stop, Float presencePenalty, Float frequencyPenalty,
                                     Integer bestOf, Map<String, Float> logitBias, String user, Long seed,
-                                    String adapterSource, String apiToken, Integer topK, Float repetitionPenalty,
+                                    JsonNode responseFormat, String adapterSource, String apiToken, Integer topK, Float repetitionPenalty,
                                     Boolean ignoreEosToken, String cacheSalt) {
     }
 
@@ -55,7 +56,16 @@ public final class OpenaiWire {
     public record ChatChoice(int index, AssistantMessage message, ChatLogprobs logprobs, String finishReason) {
     }
 
-    public record AssistantMessage(String role, String content) {
+    /** The reply; content is null when the model answered with tool calls only. */
+    public record AssistantMessage(String role, String content,
+                                   @JsonInclude(JsonInclude.Include.NON_NULL) List<ToolCall> toolCalls) {
+    }
+
+    /** A call the model made: {@code arguments} is the JSON text of the arguments object. */
+    public record ToolCall(String id, String type, FunctionCall function) {
+    }
+
+    public record FunctionCall(String name, String arguments) {
     }
 
     /** logprobs.content of a chat choice: one entry per generated token. */
@@ -73,9 +83,24 @@ public final class OpenaiWire {
     public record ChunkChoice(int index, Delta delta, ChatLogprobs logprobs, String finishReason) {
     }
 
-    /** A chunk's delta: the role first, then content; the last chunk's delta is empty. */
+    /** A chunk's delta: the role first, then content or tool calls; the last chunk's delta is empty. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Delta(String role, String content) {
+    public record Delta(String role, String content, List<ToolCallDelta> toolCalls) {
+        public Delta(String role, String content) {
+            this(role, content, null);
+        }
+    }
+
+    /**
+     * A piece of tool call {@code index}: the first carries its id, type and name (and arguments ""),
+     * later ones pieces of the arguments' text, as OpenAI's SDKs accumulate them.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ToolCallDelta(int index, String id, String type, FunctionDelta function) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record FunctionDelta(String name, String arguments) {
     }
 
     public record Completion(String id, String object, long created, String model, List<CompletionChoice> choices,

@@ -8,6 +8,7 @@ import dev.loraxj.adapter.MergeSpec;
 import dev.loraxj.engine.GenerationRequest;
 import dev.loraxj.engine.SamplingParams;
 import dev.loraxj.engine.StoppingParams;
+import dev.loraxj.grammar.ConstraintSpec;
 import dev.loraxj.model.Tokenizer;
 
 import java.util.Arrays;
@@ -82,9 +83,7 @@ public final class RequestValidator {
      */
     public ValidParameters parameters(GenerateParameters p, boolean streaming, String headerToken) {
         AdapterKey adapter = adapter(p);
-        if (p.responseFormat() != null) {
-            throw new ValidationException("`response_format` is not supported");
-        }
+        ConstraintSpec constraint = OutputConstraints.of(p.responseFormat(), p.grammar());
         if (Boolean.TRUE.equals(p.watermark())) {
             throw new ValidationException("`watermark` is not supported");
         }
@@ -164,7 +163,7 @@ public final class RequestValidator {
         }
         return new ValidParameters(adapter, ApiToken.from(p.apiToken(), headerToken), sampling1, sampling ? seed : null,
                 p.maxNewTokens(), stops, Boolean.TRUE.equals(p.ignoreEosToken()), p.truncate(), bestOf,
-                Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, alternatives, p.cacheSalt(), null);
+                Boolean.TRUE.equals(p.returnFullText()), details, decoderInputDetails, alternatives, p.cacheSalt(), constraint);
     }
 
     /** The prompt, checked against the limits and tokenized, with the parameters it was sent with. */
