@@ -47,11 +47,15 @@ public final class Sampler {
         int refused = 0;
         while (true) {
             int id = choose(logits, offset, history, historyLength, promptLength, grammar, refused);
-            if (id < 0 || grammar.fits(id, remaining)) {
-                if (id < 0) {
-                    throw new EngineException("generation failed: no token of the vocabulary can continue the " + grammar.grammar().description()
-                            + " here");
-                }
+            if (id < 0 && refused > 0) {
+                // no token leaves room to finish in one-byte tokens: draw as the grammar alone allows (the output may be cut at the limit)
+                return choose(logits, offset, history, historyLength, promptLength, grammar, 0);
+            }
+            if (id < 0) {
+                throw new EngineException("generation failed: no token of the vocabulary can continue the " + grammar.grammar().description()
+                        + " here");
+            }
+            if (grammar.fits(id, remaining)) {
                 return id;
             }
             if (refused == this.refused.length) {

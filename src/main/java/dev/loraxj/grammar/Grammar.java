@@ -89,6 +89,11 @@ public final class Grammar {
         return minLen[a.ruleStart()[0]];
     }
 
+    /** A lower bound on the tokens the shortest output takes (its bytes over the longest token's). */
+    public int minTokens() {
+        return (minBytes() + vocab.maxTokenBytes() - 1) / Math.max(1, vocab.maxTokenBytes());
+    }
+
     TokenVocabulary vocabulary() {
         return vocab;
     }

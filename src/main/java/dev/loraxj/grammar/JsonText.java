@@ -123,7 +123,10 @@ final class JsonText {
     /** RFC 3339 full-time (with its offset; no leap second). */
     static final Rx TIME = Rx.seq(HOUR, Rx.literal(":"), MINUTE, Rx.literal(":"), MINUTE,
             Rx.optional(Rx.seq(Rx.literal("."), new Rx.Repeat(DIGIT, 1, 6))),
-            Rx.alt(Rx.literal("Z"), Rx.seq(lits("+", "-"), OFFSET_HOUR, Rx.literal(":"), MINUTE)));
+            Rx.alt(Rx.literal("Z"), Rx.seq(Rx.literal("+"), OFFSET_HOUR, Rx.literal(":"), MINUTE),
+                    // "-00:00" means "offset unknown" in RFC 3339, and validators refuse it: negative offsets start at -01:00
+                    Rx.seq(Rx.literal("-"), Rx.alt(Rx.seq(Rx.literal("0"), NONZERO), Rx.seq(Rx.literal("1"), new Rx.Bytes('0', '3'))),
+                            Rx.literal(":"), MINUTE)));
 
     static final Rx DATE_TIME = Rx.seq(DATE, Rx.literal("T"), TIME);
 

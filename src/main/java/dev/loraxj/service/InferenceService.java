@@ -291,9 +291,9 @@ public class InferenceService {
     /** A grammar whose shortest output needs more tokens than the request may generate can never finish: refused (422). */
     private static Grammar fits(Grammar g, GenerationRequest request) {
         int max = request.stopping().maxNewTokens();
-        if (g.minBytes() > max) {
+        if (g.minTokens() > max) {
             throw new ValidationException("`max_new_tokens` is " + max + ", but the shortest output the " + g.description()
-                    + " allows needs " + g.minBytes() + " tokens (one byte each at worst); raise it");
+                    + " allows needs at least " + g.minTokens() + " tokens (" + g.minBytes() + " bytes); raise it");
         }
         return g;
     }

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * properties, arrays with bounds, strings with lengths, patterns and formats, bounded numbers,
  * enums and consts, anyOf, type-disjoint oneOf, $defs with $ref, and a recursive tree.
  */
-final class RandomSchemas {
+public final class RandomSchemas {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] FORMATS = {"date", "time", "date-time", "uuid", "email", "ipv4"};
@@ -20,11 +20,11 @@ final class RandomSchemas {
     private final SplittableRandom rng;
     private ObjectNode defs;
 
-    RandomSchemas(long seed) {
+    public RandomSchemas(long seed) {
         this.rng = new SplittableRandom(seed);
     }
 
-    ObjectNode next() {
+    public ObjectNode next() {
         defs = JSON.createObjectNode();
         ObjectNode root = rng.nextInt(4) == 0 ? tree() : object(0);
         if (!defs.isEmpty()) {
