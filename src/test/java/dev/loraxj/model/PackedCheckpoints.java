@@ -42,6 +42,9 @@ public final class PackedCheckpoints {
         }
     }
 
+    /** A small random Llama whose widths GPTQ packs (multiples of 8 and of the group sizes used), unlike stories260K's FFN of 172. */
+    public static final RandomLlama.Shape SHAPE = new RandomLlama.Shape("llama", 64, 192, 2, 4, 2, 16, 512, false, false, false, 0);
+
     /** AutoAWQ's pack order: nibble i of a word holds output {@code 8c + ORDER[i]}. */
     public static final int[] AWQ_ORDER = {0, 2, 4, 6, 1, 3, 5, 7};
 

@@ -30,8 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PreQuantizedModelTest {
 
-    /** Widths that GPTQ packs (multiples of 8, and of the group sizes used), off the tiny shape's 172. */
-    static final RandomLlama.Shape SHAPE = new RandomLlama.Shape("llama", 64, 192, 2, 4, 2, 16, 512, false, false, false, 0);
+    static final RandomLlama.Shape SHAPE = PackedCheckpoints.SHAPE;
 
     @TempDir
     Path tmp;
