@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -124,6 +125,35 @@ class U4MatmulTest {
                         }
                         assertEquals(ref, y[t * out + o], 1e-5 * mag, f + " T=" + T + " token " + t + " output " + o);
                     }
+                }
+            }
+        }
+    }
+
+    @Test
+    void groupsInOrderGiveBitwiseTheF32KernelOverTheDequantizedMatrix() throws IOException {
+        // (q - z) * s is exact in float and the FMA chain is the F32 kernel's, so nothing may differ, at any T and width
+        for (Format f : new Format[] {Format.gptq(32, false, false), Format.gptq(-1, true, false), Format.awq(64), Format.awq(-1)}) {
+            for (int in : new int[] {64, 192, 200}) {
+                if (f.groupSize() != -1 && in % f.groupSize() != 0) {
+                    continue;
+                }
+                Quantized m = known(24, in, f, in);
+                Linear w = load(m, f);
+                float[] dense = new float[24 * in];
+                for (int o = 0; o < 24; o++) {
+                    for (int k = 0; k < in; k++) {
+                        dense[o * in + k] = m.weight(o, k);
+                    }
+                }
+                Linear f32 = I4MatmulTest.f32(24, in, dense);
+                for (int T : new int[] {1, 2, 4, 9}) {
+                    float[] x = QuantizedQuality.input(T, in, T);
+                    float[] want = new float[T * 24];
+                    float[] got = new float[T * 24];
+                    Matmul.apply(f32, x, T, want);
+                    Matmul.apply(w, x, T, got);
+                    assertArrayEquals(want, got, f + " in=" + in + " T=" + T);
                 }
             }
         }
