@@ -17,7 +17,7 @@ public interface Backend extends AdapterSlots, AutoCloseable {
     /** The dtype the weights are held in ("float32", "bfloat16"). */
     String dtype();
 
-    /** The dtype the block linears are held in: the weights' own, or "int8" or "int4" when quantized at load. */
+    /** The dtype the block linears are held in: the weights' own, "int8" or "int4" when quantized at load, "gptq" or "awq" when read so. */
     String linearDtype();
 
     /** Bytes of weights held for the linears and the head (what a decode step streams). */

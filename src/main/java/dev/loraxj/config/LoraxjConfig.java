@@ -106,7 +106,8 @@ public interface LoraxjConfig {
     /**
      * Weight-only quantization of the seven linears of every block and the head at load: none, int8
      * (per row, groups of 32 inputs, a float scale each, as llama.cpp's Q8_0) or int4 (the same groups, 4-bit, as
-     * llama.cpp's Q4_0). The embeddings keep the checkpoint's dtype.
+     * llama.cpp's Q4_0). The embeddings keep the checkpoint's dtype. GPTQ and AWQ checkpoints (config.json's
+     * quantization_config) are read quantized as they are and need none here.
      */
     @WithDefault("none")
     String quantize();

@@ -13,7 +13,14 @@ public enum DType {
      * Weights quantized at load to 4 bits (llama.cpp's Q4_0) with a float scale per group of {@code I4_GROUP} inputs; never a
      * checkpoint's dtype. Two weights a byte, so {@link #bytes()} (1) is not its size: {@code Linear} sizes int4 rows itself.
      */
-    I4(1, "int4");
+    I4(1, "int4"),
+    /** A checkpoint's int32 tensor: GPTQ and AWQ pack eight 4-bit values in each ({@code qweight}, {@code qzeros}), and {@code g_idx}. */
+    I32(4, "int32"),
+    /**
+     * Pre-quantized 4-bit weights (GPTQ, AWQ) as the kernels hold them: an unsigned nibble q, and per row and group a float scale s
+     * and a zero point z, the weight being {@code (q - z) * s}. Never a checkpoint's dtype; two weights a byte, as {@link #I4}.
+     */
+    U4(1, "uint4");
 
     /** Inputs per int8 scale: llama.cpp's Q8_0 block, a whole number of vectors at every width the Vector API has. */
     public static final int I8_GROUP = 32;
@@ -44,7 +51,8 @@ public enum DType {
             case F32 -> "F32";
             case BF16 -> "BF16";
             case F16 -> "F16";
-            case I8, I4 -> throw new IllegalArgumentException("checkpoints hold F32, BF16 or F16; " + torchName + " is quantized at load");
+            case I32 -> "I32";
+            case I8, I4, U4 -> throw new IllegalArgumentException("checkpoints hold F32, BF16, F16 or I32; " + torchName + " is a kernel layout");
         };
     }
 
@@ -53,7 +61,8 @@ public enum DType {
             case "F32" -> F32;
             case "BF16" -> BF16;
             case "F16" -> F16;
-            default -> throw new ModelException("unsupported tensor dtype " + code + " (supported: F32, BF16, F16)");
+            case "I32" -> I32;
+            default -> throw new ModelException("unsupported tensor dtype " + code + " (supported: F32, BF16, F16, I32)");
         };
     }
 

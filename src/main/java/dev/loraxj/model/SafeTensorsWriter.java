@@ -14,19 +14,35 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Writes a .safetensors file from float arrays, converting to the requested dtype. */
+/** Writes a .safetensors file from float arrays, converting to the requested dtype, and from int arrays as I32. */
 public final class SafeTensorsWriter {
 
-    private record Entry(String name, DType dtype, long[] shape, float[] values) {
+    /** {@code values} for float dtypes, {@code ints} for I32. */
+    private record Entry(String name, DType dtype, long[] shape, float[] values, int[] ints) {
+        long numel() {
+            return values != null ? values.length : ints.length;
+        }
     }
 
     private final List<Entry> entries = new ArrayList<>();
 
     public SafeTensorsWriter add(String name, DType dtype, float[] values, long... shape) {
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException(name + ": floats are written as F32, BF16 or F16, not " + dtype);
+        }
         if (Tensor.numel(shape) != values.length) {
             throw new IllegalArgumentException(name + ": " + values.length + " values for shape " + java.util.Arrays.toString(shape));
         }
-        entries.add(new Entry(name, dtype, shape.clone(), values));
+        entries.add(new Entry(name, dtype, shape.clone(), values, null));
+        return this;
+    }
+
+    /** An I32 tensor, as GPTQ and AWQ checkpoints hold their packed weights and zero points. */
+    public SafeTensorsWriter addInts(String name, int[] values, long... shape) {
+        if (Tensor.numel(shape) != values.length) {
+            throw new IllegalArgumentException(name + ": " + values.length + " values for shape " + java.util.Arrays.toString(shape));
+        }
+        entries.add(new Entry(name, DType.I32, shape.clone(), null, values));
         return this;
     }
 
@@ -41,7 +57,7 @@ public final class SafeTensorsWriter {
             for (long d : e.shape) {
                 shape.add(d);
             }
-            long len = (long) e.values.length * e.dtype.bytes();
+            long len = e.numel() * e.dtype.bytes();
             info.putArray("data_offsets").add(offset).add(offset + len);
             offset += len;
         }
@@ -57,7 +73,14 @@ public final class SafeTensorsWriter {
             }
             ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
             for (Entry e : entries) {
-                for (float v : e.values) {
+                for (int i = 0; e.ints != null && i < e.ints.length; i++) {
+                    if (buf.remaining() < 4) {
+                        out.write(buf.array(), 0, buf.position());
+                        buf.clear();
+                    }
+                    buf.putInt(e.ints[i]);
+                }
+                for (float v : e.values == null ? new float[0] : e.values) {
                     if (buf.remaining() < 4) {
                         out.write(buf.array(), 0, buf.position());
                         buf.clear();

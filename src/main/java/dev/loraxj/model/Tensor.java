@@ -11,6 +11,7 @@ import java.util.Arrays;
 public record Tensor(String name, DType dtype, long[] shape, MemorySegment data) {
 
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     public Tensor {
@@ -44,8 +45,17 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
             case F32 -> data.getAtIndex(F32, index);
             case BF16 -> DType.bf16ToFloat(data.getAtIndex(I16, index));
             case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
-            case I8, I4 -> throw new ModelException("tensor " + name + ": " + dtype.torchName() + " is a quantized kernel layout, not a tensor dtype");
+            case I32 -> throw new ModelException("tensor " + name + " holds int32 values, not floats");
+            case I8, I4, U4 -> throw new ModelException("tensor " + name + ": " + dtype.torchName() + " is a quantized kernel layout, not a tensor dtype");
         };
+    }
+
+    /** Element {@code index} (flat, row-major) of an int32 tensor. */
+    public int getInt(long index) {
+        if (dtype != DType.I32) {
+            throw new ModelException("tensor " + name + " holds " + dtype.torchName() + " values, expected int32");
+        }
+        return data.getAtIndex(I32, index);
     }
 
     /** A heap copy widened to F32. */

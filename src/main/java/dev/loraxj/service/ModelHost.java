@@ -140,7 +140,10 @@ public class ModelHost {
         stage = "loading model " + config.modelId() + " onto the " + device.device();
         Backend backend = BackendFactory.open(device, checkpoint, modelConfig, pool,
                 new BackendFactory.Options(quantization(), config.quantizeHead()));
-        if (!backend.linearDtype().equals(backend.dtype())) {
+        if (quantization() == null && !backend.linearDtype().equals(backend.dtype())) {
+            LOG.infof("%s checkpoint: linears read as 4-bit with zero points in %d ms: %d MB held for the linears and the head",
+                    backend.linearDtype(), (System.nanoTime() - loading) / 1_000_000, backend.weightBytes() >> 20);
+        } else if (!backend.linearDtype().equals(backend.dtype())) {
             LOG.infof("weights quantized from %s to %s in %d ms: %d MB held for the linears and the head", backend.dtype(),
                     backend.linearDtype(), (System.nanoTime() - loading) / 1_000_000, backend.weightBytes() >> 20);
         }
@@ -197,7 +200,7 @@ public class ModelHost {
             case "int8" -> DType.I8;
             case "int4" -> DType.I4;
             default -> throw new ModelException("loraxj.quantize must be none, int8 or int4, got " + config.quantize()
-                    + " (GPTQ and AWQ are not supported yet)");
+                    + " (GPTQ and AWQ checkpoints are read as they are, with loraxj.quantize=none)");
         };
     }
 

@@ -128,7 +128,7 @@ final class TorchZipWriter {
             case F32 -> "FloatStorage";
             case BF16 -> "BFloat16Storage";
             case F16 -> "HalfStorage";
-            case I8, I4 -> throw new IllegalArgumentException("torch checkpoints here hold F32, BF16 or F16");
+            case I8, I4, I32, U4 -> throw new IllegalArgumentException("torch checkpoints here hold F32, BF16 or F16");
         };
         p.global("torch._utils", "_rebuild_tensor_v2").op(Pickle.MARK);
         p.op(Pickle.MARK).string("storage").global("torch", storageClass).string(e.storage().key()).string("cpu")

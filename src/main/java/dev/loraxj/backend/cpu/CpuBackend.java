@@ -53,7 +53,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String linearDtype() {
-        return weights.linearDtype().torchName();
+        return weights.linearLabel();
     }
 
     @Override

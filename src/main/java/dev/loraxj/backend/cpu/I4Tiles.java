@@ -47,13 +47,13 @@ final class I4Tiles {
         return (long) Linear.groups(cols) * HALF;
     }
 
-    /** Byte of the row at {@code wr} that holds input {@code k}. */
-    private static long at(long wr, int k) {
+    /** Byte of the row at {@code wr} that holds input {@code k} (the uint4 kernels share this order). */
+    static long at(long wr, int k) {
         return wr + (long) (k / GROUP) * HALF + (k % HALF);
     }
 
     /** Nibble shift of input {@code k} within its byte: 0 for the first half of its group, 4 for the second. */
-    private static int shift(int k) {
+    static int shift(int k) {
         return k % GROUP < HALF ? 0 : 4;
     }
 

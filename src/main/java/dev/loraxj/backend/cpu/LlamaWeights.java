@@ -5,6 +5,7 @@ import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.ModelException;
+import dev.loraxj.model.PreQuantized;
 import dev.loraxj.model.Tensor;
 
 import java.lang.foreign.Arena;
@@ -13,7 +14,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * The weights of a Llama-family model in HF tensor names, checked against the config. F32 and BF16
- * matrices stay in the mmap'd checkpoint; F16 ones are widened once to F32 (no F16 kernel).
+ * matrices stay in the mmap'd checkpoint; F16 ones are widened once to F32 (no F16 kernel). The linears of a
+ * GPTQ or AWQ checkpoint are read into the uint4 layout ({@link PackedInt4}); those it left unquantized load as above.
  */
 final class LlamaWeights implements AutoCloseable {
 
@@ -28,10 +30,12 @@ final class LlamaWeights implements AutoCloseable {
     private final Arena arena;
 
     private final DType sourceDtype;
+    private final PreQuantized preQuantized;
 
     private LlamaWeights(MemorySegment embed, DType embedType, LayerWeights[] layers, float[] finalNorm, Linear lmHead,
-                         int hidden, Arena arena, DType sourceDtype) {
+                         int hidden, Arena arena, DType sourceDtype, PreQuantized preQuantized) {
         this.sourceDtype = sourceDtype;
+        this.preQuantized = preQuantized;
         this.embed = embed;
         this.embedType = embedType;
         this.layers = layers;
@@ -55,9 +59,14 @@ final class LlamaWeights implements AutoCloseable {
         if (quantize != null && quantize != DType.I8 && quantize != DType.I4) {
             throw new IllegalArgumentException("quantization to " + quantize.torchName() + " is not supported (int8 and int4 are)");
         }
+        PreQuantized pre = PreQuantized.load(ckpt.dir()).orElse(null);
+        if (pre != null && quantize != null) {
+            throw new ModelException("loraxj.quantize=" + quantize.torchName() + " cannot apply to a " + pre.method().label()
+                    + " checkpoint, whose linears are quantized already: set loraxj.quantize=none");
+        }
         Arena arena = Arena.ofShared();
         try {
-            return new Loader(ckpt, cfg, arena, quantize, head).load();
+            return new Loader(ckpt, cfg, arena, quantize, head, pre == null ? null : new PackedInt4(ckpt, pre, arena), pre).load();
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -90,9 +99,14 @@ final class LlamaWeights implements AutoCloseable {
         return sourceDtype;
     }
 
-    /** The dtype the block linears are held in: the checkpoint's, int8 or int4. */
+    /** The dtype the block linears are held in: the checkpoint's, int8 or int4, or uint4 for GPTQ and AWQ. */
     DType linearDtype() {
         return layers[0].q().dtype();
+    }
+
+    /** What the block linears are held as, in loraxj.quantize's words: the checkpoint's dtype, "int8", "int4", or "gptq", "awq". */
+    String linearLabel() {
+        return preQuantized != null ? preQuantized.method().label() : linearDtype().torchName();
     }
 
     @Override
@@ -100,7 +114,9 @@ final class LlamaWeights implements AutoCloseable {
         arena.close();
     }
 
-    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena, DType quantize, boolean quantizeHead) {
+    /** {@code packed} and {@code pre} are null unless the checkpoint is GPTQ or AWQ. */
+    private record Loader(Checkpoint ckpt, ModelConfig cfg, Arena arena, DType quantize, boolean quantizeHead, PackedInt4 packed,
+                          PreQuantized pre) {
 
         LlamaWeights load() {
             int h = cfg.hiddenSize();
@@ -128,20 +144,31 @@ final class LlamaWeights implements AutoCloseable {
             Linear head;
             if (cfg.tieWordEmbeddings()) {
                 head = new Linear(LinearModule.LM_HEAD, -1, embed, embedType, cfg.vocabSize(), h, null);
+            } else if (packed != null && packed.holds("lm_head")) { // GPTQModel's lm_head=true
+                head = packed.read(LinearModule.LM_HEAD, -1, "lm_head", cfg.vocabSize(), h, null);
             } else {
                 head = matrix(LinearModule.LM_HEAD, -1, "lm_head.weight", cfg.vocabSize(), h, null);
             }
             if (quantize != null && quantizeHead) {
                 head = quantized(head); // a tied head gets its own quantized copy; the embeddings stay for lookups
             }
-            // what the linears are held in before any quantization: F16 is widened to F32 at load
-            DType source = ckpt.tensor("model.layers.0." + LinearModule.Q.path() + ".weight").dtype() == DType.BF16 ? DType.BF16 : DType.F32;
-            return new LlamaWeights(embed, embedType, layers, norm, head, h, arena, source);
+            if (packed != null && packed.count() == 0) {
+                throw new ModelException(ckpt.dir() + ": config.json declares " + pre.method().label()
+                        + " quantization, but no linear has a qweight tensor");
+            }
+            // what the linears are held in before any quantization (F16 is widened to F32 at load); a GPTQ or AWQ checkpoint's dense tensors
+            String q0 = "model.layers.0." + LinearModule.Q.path() + ".weight";
+            DType held = ckpt.find(q0).map(Tensor::dtype).orElse(embedT.dtype());
+            DType source = held == DType.BF16 ? DType.BF16 : DType.F32;
+            return new LlamaWeights(embed, embedType, layers, norm, head, h, arena, source, pre);
         }
 
         private Linear linear(LinearModule m, int layer, int rows, int cols, boolean hasBias) {
             String base = "model.layers." + layer + "." + m.path();
             float[] bias = hasBias ? vector(base + ".bias", rows) : null;
+            if (packed != null && packed.holds(base)) {
+                return packed.read(m, layer, base, rows, cols, bias);
+            }
             Linear w = matrix(m, layer, base + ".weight", rows, cols, bias);
             return quantize == null ? w : quantized(w);
         }

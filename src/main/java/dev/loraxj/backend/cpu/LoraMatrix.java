@@ -38,7 +38,7 @@ sealed interface LoraMatrix {
         return switch (storage) {
             case BF16 -> 4L * rank * (Bf16.rowInts(in) + Bf16.rowInts(out));
             case F32, F16 -> 4L * rank * (in + out);
-            case I8, I4 -> throw new IllegalArgumentException("LoRA weights are kept in F32 or BF16, never " + storage.torchName());
+            case I8, I4, I32, U4 -> throw new IllegalArgumentException("LoRA weights are kept in F32 or BF16, never " + storage.torchName());
         };
     }
 

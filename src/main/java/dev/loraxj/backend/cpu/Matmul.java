@@ -62,11 +62,36 @@ public final class Matmul {
     /** Convenience for tests and one-off calls: lays out {@code x} for {@code w} and computes all rows. */
     public static void apply(Linear w, float[] x, int T, float[] y) {
         float[] in = x;
-        if (w.dtype() == DType.BF16) {
+        if (ownInput(w)) {
             in = new float[T * w.cols()];
-            layout(DType.BF16, x, T, w.cols(), in);
+            layout(w, x, T, in);
         }
         rows(w, in, T, y, 0, w.rows());
+    }
+
+    /** Whether {@code w}'s kernel reads its input in another order than x's: BF16's split chunks, or a GPTQ act order. */
+    static boolean ownInput(Linear w) {
+        return w.dtype() == DType.BF16 || w.permutesInput();
+    }
+
+    /** Whether {@code a} and {@code b} read their input in the same order, so one laid-out copy serves both. */
+    static boolean sameInput(Linear a, Linear b) {
+        if (a.cols() != b.cols() || ownInput(a) != ownInput(b)) {
+            return false;
+        }
+        if (a.dtype() == DType.BF16 || b.dtype() == DType.BF16) {
+            return a.dtype() == b.dtype();
+        }
+        return !a.permutesInput() || a.zeros().inputOrder() == b.zeros().inputOrder(); // the loader shares equal orders
+    }
+
+    /** Writes {@code x[T, w.cols]} in the order {@code w}'s kernel reads it into {@code out}. */
+    static void layout(Linear w, float[] x, int T, float[] out) {
+        if (w.permutesInput()) {
+            U4Tiles.gather(w.zeros().inputOrder(), x, T, w.cols(), out);
+        } else {
+            layout(w.dtype(), x, T, w.cols(), out);
+        }
     }
 
     /**
@@ -96,7 +121,7 @@ public final class Matmul {
      * with x in {@link #layout} order for {@code w.dtype()}.
      */
     public static void rows(Linear w, float[] x, int T, float[] y, int r0, int r1) {
-        if (w.dtype() == DType.I8 || w.dtype() == DType.I4) {
+        if (w.dtype() == DType.I8 || w.dtype() == DType.I4 || w.dtype() == DType.U4) {
             rowsQuantized(w, x, T, y, r0, r1);
             return;
         }
@@ -154,16 +179,12 @@ public final class Matmul {
     }
 
     /**
-     * {@link #rows} over int8 or int4 weights: batched tiles run the F32 tile over rows dequantized as
-     * {@link I8Tiles#dot} and {@link I4Tiles#dot} compute them.
+     * {@link #rows} over int8, int4 or uint4 weights: batched tiles run the F32 tile over rows dequantized as
+     * {@link I8Tiles#dot}, {@link I4Tiles#dot} and {@link U4Tiles#dot} compute them.
      */
     private static void rowsQuantized(Linear w, float[] x, int T, float[] y, int r0, int r1) {
-        boolean i4 = w.dtype() == DType.I4;
-        MemorySegment seg = w.data();
-        float[] scales = w.scales();
         int in = w.cols();
         int out = w.rows();
-        float[] bias = w.bias();
         int r = r0;
         if (T >= 4) {
             Scratch scratch = SCRATCH.get();
@@ -173,19 +194,15 @@ public final class Matmul {
             int tEnd = T / 4 * 4;
             for (; r + 4 <= r1; ) {
                 int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
-                if (i4) {
-                    I4Tiles.widen(seg, scales, in, r, blockEnd - r, tileW);
-                } else {
-                    I8Tiles.widen(seg, scales, in, r, blockEnd - r, tileW);
-                }
+                widenQuantized(w, r, blockEnd - r, tileW);
                 for (int t = 0; t < tEnd; t += 4) {
                     for (int g = r; g < blockEnd; g += 4) {
-                        tile44(tileW, (long) (g - r) * in * 4, in, kEnd, out, bias, g, x, t, y, scratch.sums);
+                        tile44(tileW, (long) (g - r) * in * 4, in, kEnd, out, w.bias(), g, x, t, y, scratch.sums);
                     }
                 }
                 for (int i = r; i < blockEnd; i++) {
                     for (int tt = tEnd; tt < T; tt++) {
-                        y[tt * out + i] = i4 ? I4Tiles.dot(seg, scales, in, bias, i, x, tt) : I8Tiles.dot(seg, scales, in, bias, i, x, tt);
+                        y[tt * out + i] = dotQuantized(w, i, x, tt);
                     }
                 }
                 r = blockEnd;
@@ -194,18 +211,34 @@ public final class Matmul {
         if (T == 1 && r < r1) {
             int half = (r1 - r) / 2;
             for (int i = 0; i < half; i++) {
-                if (i4) {
-                    I4Tiles.dot2(seg, scales, in, bias, r + i, r + half + i, x, y);
-                } else {
-                    I8Tiles.dot2(seg, scales, in, bias, r + i, r + half + i, x, y);
+                switch (w.dtype()) {
+                    case I4 -> I4Tiles.dot2(w.data(), w.scales(), in, w.bias(), r + i, r + half + i, x, y);
+                    case U4 -> U4Tiles.dot2(w, r + i, r + half + i, x, y);
+                    default -> I8Tiles.dot2(w.data(), w.scales(), in, w.bias(), r + i, r + half + i, x, y);
                 }
             }
             r += 2 * half;
         }
         for (; r < r1; r++) {
             for (int t = 0; t < T; t++) {
-                y[t * out + r] = i4 ? I4Tiles.dot(seg, scales, in, bias, r, x, t) : I8Tiles.dot(seg, scales, in, bias, r, x, t);
+                y[t * out + r] = dotQuantized(w, r, x, t);
             }
+        }
+    }
+
+    private static float dotQuantized(Linear w, int r, float[] x, int t) {
+        return switch (w.dtype()) {
+            case I4 -> I4Tiles.dot(w.data(), w.scales(), w.cols(), w.bias(), r, x, t);
+            case U4 -> U4Tiles.dot(w, r, x, t);
+            default -> I8Tiles.dot(w.data(), w.scales(), w.cols(), w.bias(), r, x, t);
+        };
+    }
+
+    private static void widenQuantized(Linear w, int r, int n, MemorySegment dst) {
+        switch (w.dtype()) {
+            case I4 -> I4Tiles.widen(w.data(), w.scales(), w.cols(), r, n, dst);
+            case U4 -> U4Tiles.widen(w, r, n, dst);
+            default -> I8Tiles.widen(w.data(), w.scales(), w.cols(), r, n, dst);
         }
     }
 
