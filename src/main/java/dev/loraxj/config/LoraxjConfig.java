@@ -45,8 +45,12 @@ public interface LoraxjConfig {
     /** Longest prompt plus new tokens; defaults to min(2048, the model's max_position_embeddings). */
     OptionalInt maxTotalTokens();
 
-    /** Prompt tokens prefilled per engine step; longer prompts are prefilled in chunks. */
-    @WithDefault("4096")
+    /**
+     * Prompt tokens prefilled per engine step; longer prompts, and many prompts at once, are
+     * prefilled in chunks, oldest first. 512 keeps a CPU step's matmuls compute-bound while
+     * prompts that arrive together get their first tokens in waves rather than all after the last.
+     */
+    @WithDefault("512")
     int maxBatchPrefillTokens();
 
     /**

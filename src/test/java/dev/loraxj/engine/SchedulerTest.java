@@ -119,4 +119,52 @@ class SchedulerTest {
         }
         assertEquals(List.of(a1, a2, b1, b2, base), running(s, new StepBatch(512), 0));
     }
+
+    /**
+     * 32 prompts of 128 tokens arrive together. With the default step budget (512 prefill tokens,
+     * loraxj.max-batch-prefill-tokens) they reach their first tokens in waves of four, oldest first,
+     * instead of all after one 4096-token step; and every sequence that has its first token decodes
+     * in every later step, so the waves never starve decodes.
+     */
+    @Test
+    void promptsArrivingTogetherReachFirstTokensInWavesWhileDecodesGoOn() {
+        Scheduler s = new Scheduler(new KvBlockPool(1024, 16), 512, 1000, 8, 1_000_000_000L);
+        List<Sequence> all = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            int[] prompt = new int[128];
+            java.util.Arrays.fill(prompt, 5 + i);
+            GenerationRequest r = new GenerationRequest(prompt, SamplingParams.greedy(), new StoppingParams(64, List.of(), true),
+                    false, false, 0, null);
+            Sequence q = new Sequence(++ids, r, null, 512, 16, null, null, () -> { });
+            all.add(q);
+            s.enqueue(q);
+        }
+        int[] firstTokenStep = new int[32];
+        java.util.Arrays.fill(firstTokenStep, -1);
+        StepBatch batch = new StepBatch(512);
+        for (int step = 0; step < 12; step++) {
+            List<Sequence> decodingBefore = all.stream().filter(q -> firstTokenStep[all.indexOf(q)] >= 0).toList();
+            StepPlan plan = s.schedule(batch, step);
+            List<Sequence> inStep = plan.runs().stream().map(StepPlan.Run::sequence).toList();
+            assertTrue(inStep.containsAll(decodingBefore), "step " + step + ": every decoding sequence runs");
+            int prefill = 0;
+            for (StepPlan.Run run : plan.runs()) {
+                Sequence q = run.sequence();
+                if (q.prefilling()) {
+                    prefill += run.length();
+                }
+                q.markCached(run.length());
+                if (q.uncached() == 0) {
+                    q.append(7, 0f);
+                    if (firstTokenStep[all.indexOf(q)] < 0) {
+                        firstTokenStep[all.indexOf(q)] = step;
+                    }
+                }
+            }
+            assertTrue(prefill <= 512, "step " + step + " prefilled " + prefill);
+        }
+        for (int i = 0; i < 32; i++) {
+            assertEquals(i / 4, firstTokenStep[i], "sequence " + i + " gets its first token in wave " + i / 4);
+        }
+    }
 }
