@@ -115,6 +115,45 @@ final class Scheduler {
     }
 
     /**
+     * The adapters running and waiting now: {@code previous} itself when they are the same sets (the
+     * common case, checked without allocating), else new sets.
+     */
+    AdapterActivity activity(AdapterActivity previous) {
+        int running = 0;
+        int waiting = 0;
+        boolean same = true;
+        for (AdapterQueue q : queues.values()) {
+            if (!(q.key instanceof dev.loraxj.adapter.AdapterKey key)) {
+                continue; // the base model
+            }
+            if (q.running > 0) {
+                running++;
+                same &= previous.running().contains(key);
+            }
+            if (!q.waiting.isEmpty()) {
+                waiting++;
+                same &= previous.waiting().contains(key);
+            }
+        }
+        if (same && running == previous.running().size() && waiting == previous.waiting().size()) {
+            return previous;
+        }
+        java.util.Set<dev.loraxj.adapter.AdapterKey> r = new java.util.HashSet<>();
+        java.util.Set<dev.loraxj.adapter.AdapterKey> w = new java.util.HashSet<>();
+        for (AdapterQueue q : queues.values()) {
+            if (q.key instanceof dev.loraxj.adapter.AdapterKey key) {
+                if (q.running > 0) {
+                    r.add(key);
+                }
+                if (!q.waiting.isEmpty()) {
+                    w.add(key);
+                }
+            }
+        }
+        return new AdapterActivity(r, w, previous.publishedMillis());
+    }
+
+    /**
      * Removes cancelled sequences (waiting or running, freeing their blocks at once) and those whose
      * gate failed (handing each to {@code failed}); returns how many were cancelled.
      */
