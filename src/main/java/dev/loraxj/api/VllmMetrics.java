@@ -3,7 +3,6 @@ package dev.loraxj.api;
 import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.AdapterRef;
 import dev.loraxj.adapter.AdapterStore;
-import dev.loraxj.backend.AdapterFootprint;
 import dev.loraxj.config.LoraxjConfig;
 import dev.loraxj.engine.AdapterActivity;
 import dev.loraxj.engine.EngineMetrics;
@@ -74,7 +73,7 @@ public class VllmMetrics extends Collector {
         GaugeMetricFamily lora = new GaugeMetricFamily(LORA_INFO, "Adapters with running and waiting requests, by the names "
                 + "clients send as model; the value is the time of the engine step they were read at (seconds since the epoch)",
                 List.of("max_lora", "running_lora_adapters", "waiting_lora_adapters"));
-        lora.addMetric(List.of(Integer.toString(maxLora(rt.adapters())), list(activity.running(), names), list(activity.waiting(), names)),
+        lora.addMetric(List.of(Integer.toString(maxLora(maxActiveAdapters, rt.adapters())), list(activity.running(), names), list(activity.waiting(), names)),
                 activity.publishedMillis() / 1000.0);
         out.add(lora);
         GaugeMetricFamily cache = new GaugeMetricFamily(CACHE_CONFIG, "The KV cache's block size (tokens) and number of blocks",
@@ -85,18 +84,21 @@ public class VllmMetrics extends Collector {
     }
 
     /**
-     * vLLM's max_loras, the adapters a replica takes at once: max-active-adapters less the base
-     * model's place, and no more than the adapter budget holds at the mean size of those held now.
+     * vLLM's max_loras, the adapters a replica takes at once: max-active-adapters (the base model takes
+     * a place only while it has requests), and no more than the adapter budget holds at the mean size of
+     * those held now.
      */
-    int maxLora(AdapterStore store) {
-        int cap = Math.max(0, maxActiveAdapters - 1);
-        int held = store.heldCount();
-        long bytes = store.held().device();
-        if (held == 0 || bytes == 0) {
+    static int maxLora(int maxActiveAdapters, AdapterStore store) {
+        return maxLora(maxActiveAdapters, store.heldCount(), store.held().device(), store.budgets().device());
+    }
+
+    /** The same from the figures: adapters held, their device bytes, the device budget. */
+    static int maxLora(int maxActiveAdapters, int held, long heldBytes, long budget) {
+        int cap = Math.max(0, maxActiveAdapters);
+        if (held == 0 || heldBytes == 0) {
             return cap;
         }
-        AdapterFootprint budget = store.budgets();
-        return (int) Math.min(cap, Math.max(1, budget.device() / Math.max(1, bytes / held)));
+        return (int) Math.min(cap, Math.max(1, budget / Math.max(1, heldBytes / held)));
     }
 
     /** Each adapter's names as clients send them: its registered names, else its id; merges have no name a client can send. */
