@@ -32,13 +32,13 @@ import java.util.TreeSet;
 @ApplicationScoped
 public class VllmMetrics extends Collector {
 
-    static final String WAITING = "vllm:num_requests_waiting";
-    static final String RUNNING = "vllm:num_requests_running";
-    static final String KV_USAGE = "vllm:kv_cache_usage_perc";
+    public static final String WAITING = "vllm:num_requests_waiting";
+    public static final String RUNNING = "vllm:num_requests_running";
+    public static final String KV_USAGE = "vllm:kv_cache_usage_perc";
     /** vLLM's name before 0.10, which endpoint pickers up to v1.2 read. */
-    static final String KV_USAGE_OLD = "vllm:gpu_cache_usage_perc";
-    static final String LORA_INFO = "vllm:lora_requests_info";
-    static final String CACHE_CONFIG = "vllm:cache_config_info";
+    public static final String KV_USAGE_OLD = "vllm:gpu_cache_usage_perc";
+    public static final String LORA_INFO = "vllm:lora_requests_info";
+    public static final String CACHE_CONFIG = "vllm:cache_config_info";
 
     private final ModelHost host;
     private final int maxActiveAdapters;
