@@ -328,10 +328,11 @@ public final class RouteBench {
         }
     }
 
-    /** One streamed completion; the first token is the first chunk with text. */
+    /** One streamed completion; the first token is the first chunk with a choice, the count is the last chunk's usage. */
     private static Outcome send(ServerProcess r, int replica, String adapter, String prompt, Options o, long t0) {
         ObjectNode body = JSON.createObjectNode().put("model", adapter).put("prompt", prompt).put("max_tokens", o.tokens())
                 .put("temperature", 0).put("stream", true).put("ignore_eos_token", true);
+        body.putObject("stream_options").put("include_usage", true); // the token count, whatever text the tokens decode to
         long sent = System.nanoTime() - t0;
         long first = -1;
         int tokens = 0;
@@ -352,12 +353,11 @@ public final class RouteBench {
                     if (chunk.has("error")) {
                         return new Outcome(replica, sent, first, System.nanoTime() - t0, tokens, chunk.path("error").path("message").asText());
                     }
-                    JsonNode choices = chunk.path("choices");
-                    if (!choices.isEmpty() && !choices.get(0).path("text").asText().isEmpty()) {
-                        tokens++;
-                        if (first < 0) {
-                            first = System.nanoTime() - t0;
-                        }
+                    if (!chunk.path("choices").isEmpty() && first < 0) {
+                        first = System.nanoTime() - t0; // the first token's chunk (its text may be empty: a partial UTF-8 character)
+                    }
+                    if (chunk.path("usage").has("completion_tokens")) {
+                        tokens = chunk.path("usage").path("completion_tokens").asInt();
                     }
                 }
             }
