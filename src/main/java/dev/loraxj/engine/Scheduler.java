@@ -1,5 +1,6 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.backend.AdapterSlot;
 
@@ -123,7 +124,7 @@ final class Scheduler {
         int waiting = 0;
         boolean same = true;
         for (AdapterQueue q : queues.values()) {
-            if (!(q.key instanceof dev.loraxj.adapter.AdapterKey key)) {
+            if (!(q.key instanceof AdapterKey key)) {
                 continue; // the base model
             }
             if (q.running > 0) {
@@ -138,10 +139,10 @@ final class Scheduler {
         if (same && running == previous.running().size() && waiting == previous.waiting().size()) {
             return previous;
         }
-        java.util.Set<dev.loraxj.adapter.AdapterKey> r = new java.util.HashSet<>();
-        java.util.Set<dev.loraxj.adapter.AdapterKey> w = new java.util.HashSet<>();
+        java.util.Set<AdapterKey> r = new java.util.HashSet<>();
+        java.util.Set<AdapterKey> w = new java.util.HashSet<>();
         for (AdapterQueue q : queues.values()) {
-            if (q.key instanceof dev.loraxj.adapter.AdapterKey key) {
+            if (q.key instanceof AdapterKey key) {
                 if (q.running > 0) {
                     r.add(key);
                 }
