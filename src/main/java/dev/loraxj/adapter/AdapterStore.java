@@ -49,6 +49,15 @@ public final class AdapterStore {
         }
     }
 
+    private static final class Pin {
+        Lease lease;
+        int holders = 1;
+
+        Pin(Lease lease) {
+            this.lease = lease;
+        }
+    }
+
     /** A request's hold on an adapter; release exactly once when the request ends. */
     public final class Lease {
         private final Entry entry;
@@ -83,7 +92,7 @@ public final class AdapterStore {
     private final AdapterFootprint budget;
     private final Executor loaders;
     private final Map<AdapterKey, Entry> entries = new HashMap<>();
-    private final Map<AdapterKey, Lease> pins = new HashMap<>();
+    private final Map<AdapterKey, Pin> pins = new HashMap<>();
     private final List<Entry> waitingForMemory = new ArrayList<>();
     private AdapterFootprint held = AdapterFootprint.NONE;
     private long peak;
@@ -154,25 +163,48 @@ public final class AdapterStore {
         return new Lease(e);
     }
 
-    /** Keeps {@code key} loaded until unpinned (preloaded adapters); pinning twice is one pin. */
+    /**
+     * Keeps {@code key} loaded until unpinned. Pins are counted per holder (the preload list, a runtime
+     * registration): the adapter stays pinned until each holder has unpinned it once.
+     */
     public synchronized Lease pin(AdapterKey key) {
-        Lease pinned = pins.get(key);
-        if (pinned != null && entries.get(key) == pinned.entry) {
-            return pinned;
+        Pin p = pins.get(key);
+        if (p != null && entries.get(key) == p.lease.entry) {
+            p.holders++;
+            return p.lease;
         }
         Lease lease = acquire(key);
         lease.entry.pinned = true;
-        pins.put(key, lease);
+        if (p == null) {
+            pins.put(key, new Pin(lease));
+        } else { // its earlier load failed: the holders that pinned it then now pin the new load
+            p.lease.release();
+            p.lease = lease;
+            p.holders++;
+        }
         return lease;
     }
 
-    /** Lets {@code key} be evicted again once no request uses it. */
+    /** Drops one holder's pin; once none is left, {@code key} may be evicted when no request uses it. */
     public synchronized void unpin(AdapterKey key) {
-        Lease lease = pins.remove(key);
-        if (lease != null) {
-            lease.entry.pinned = false;
-            lease.release();
+        Pin p = pins.get(key);
+        if (p == null || --p.holders > 0) {
+            return;
         }
+        pins.remove(key);
+        p.lease.entry.pinned = false;
+        p.lease.release();
+    }
+
+    /** Adapters whose weights are held or being loaded (their footprint counts against the budget). */
+    public synchronized int heldCount() {
+        int n = 0;
+        for (Entry e : entries.values()) {
+            if (e.state == State.LOADING || e.state == State.READY) {
+                n++;
+            }
+        }
+        return n;
     }
 
     public synchronized List<Info> list() {

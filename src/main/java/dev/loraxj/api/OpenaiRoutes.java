@@ -162,7 +162,7 @@ public class OpenaiRoutes {
         return tools.calls() ? p.withConstraint(tools.constraint()) : p;
     }
 
-    /** The base model and the adapters held, loading or preloaded, in OpenAI's list shape. */
+    /** The base model, the adapters registered by name, and those held, loading or preloaded, in OpenAI's list shape. */
     @Route(path = "/v1/models", methods = Route.HttpMethod.GET)
     @Operation(summary = "The base model and the adapters held, loading or preloaded")
     @APIResponse(responseCode = "200", description = "The models", content = @Content(mediaType = OpenapiDocument.JSON, schema = @Schema(implementation = OpenaiWire.ModelList.class)))
@@ -211,6 +211,7 @@ public class OpenaiRoutes {
         List<OpenaiWire.Model> data = new ArrayList<>();
         data.add(new OpenaiWire.Model(rt.modelId(), "model", started, "loraxj", null));
         Set<String> ids = new LinkedHashSet<>();
+        rt.runtimeAdapters().list().forEach(r -> ids.add(r.name())); // vLLM lists a loaded adapter by its lora_name
         // merges are left out: `model` names one adapter, so a merge is nothing a client could ask for by name
         rt.adapters().list().forEach(a -> {
             if (a.key() instanceof AdapterRef ref) {

@@ -33,9 +33,9 @@ import java.util.TreeSet;
 public class RequestGate {
 
     private static final Logger LOG = Logger.getLogger(RequestGate.class);
-    /** The routes that read a JSON body (GenerateRoutes, ServerRoutes, OpenaiRoutes). */
+    /** The routes that read a JSON body (GenerateRoutes, ServerRoutes, OpenaiRoutes, LoraAdapterRoutes). */
     static final Set<String> JSON_POSTS = Set.of("/generate", "/generate_stream", "/", "/tokenize", "/v1/completions",
-            "/v1/chat/completions");
+            "/v1/chat/completions", "/v1/load_lora_adapter", "/v1/unload_lora_adapter");
 
     private final long maxBodyBytes;
 

@@ -172,6 +172,10 @@ public final class Bench {
             GrammarBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
+        if (args.length > 0 && args[0].equals("route")) {
+            RouteBench.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         if (args.length > 0 && args[0].equals("lora")) {
             LoraBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;

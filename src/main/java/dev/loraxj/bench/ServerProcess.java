@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A loraxj server started from the packaged jar as a child process, bound to 127.0.0.1 only, for
- * {@code bench serve}. It is killed on {@link #close()} and, should the bench die first, by a
+ * {@code bench serve} and {@code bench route}. It is killed on {@link #close()} and, should the bench die first, by a
  * shutdown hook.
  */
 final class ServerProcess implements AutoCloseable {
@@ -124,27 +124,32 @@ final class ServerProcess implements AutoCloseable {
     /** Every unlabelled sample of /metrics (Prometheus text), by name. */
     Map<String, Double> metrics() {
         Map<String, Double> out = new HashMap<>();
+        for (String line : metricsText().split("\n")) {
+            int sp = line.lastIndexOf(' ');
+            if (line.startsWith("#") || sp < 0 || line.indexOf('{') >= 0) {
+                continue;
+            }
+            try {
+                out.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
+            } catch (NumberFormatException e) {
+                // not a sample
+            }
+        }
+        return out;
+    }
+
+    /** The body of /metrics. */
+    String metricsText() {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/metrics")).timeout(Duration.ofSeconds(30)).build(),
                     HttpResponse.BodyHandlers.ofString());
-            for (String line : r.body().split("\n")) {
-                int sp = line.lastIndexOf(' ');
-                if (line.startsWith("#") || sp < 0 || line.indexOf('{') >= 0) {
-                    continue;
-                }
-                try {
-                    out.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
-                } catch (NumberFormatException e) {
-                    // not a sample
-                }
-            }
+            return r.body();
         } catch (IOException e) {
             throw new IllegalStateException("server " + name + " did not answer /metrics: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
-        return out;
     }
 
     double metric(String name) {

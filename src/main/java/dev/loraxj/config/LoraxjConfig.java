@@ -281,5 +281,12 @@ public interface LoraxjConfig {
         /** Threads that fetch and load adapters. */
         @WithDefault("4")
         int loaderThreads();
+
+        /**
+         * Whether POST /v1/load_lora_adapter and /v1/unload_lora_adapter are served (vLLM's runtime LoRA
+         * updating, which the Gateway API Inference Extension's LoRA syncer calls); off, they answer 404 as vLLM does.
+         */
+        @WithDefault("false")
+        boolean runtimeRegistration();
     }
 }

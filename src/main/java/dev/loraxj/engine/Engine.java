@@ -234,6 +234,7 @@ public final class Engine implements AutoCloseable {
         metrics.preempted(scheduler.preemptions());
         metrics.prefixCache(scheduler.prefixQueries(), scheduler.prefixHits(), scheduler.prefixHitTokens());
         metrics.cachedBlocks.set(pool.cachedBlocks());
+        metrics.adapters(scheduler.activity(metrics.lastActivity()), System.currentTimeMillis());
     }
 
     /** Stops the loop; sequences still running fail with "server is shutting down". */

@@ -23,6 +23,8 @@ public final class EngineMetrics {
     private final java.util.concurrent.atomic.AtomicLong prefixHitTokens = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong preemptions = new java.util.concurrent.atomic.AtomicLong();
     final AtomicInteger activeAdapters = new AtomicInteger();
+    private volatile AdapterActivity adapterActivity = AdapterActivity.NONE;
+    private volatile long adapterActivityMillis;
     private final Counter generatedTokens;
     private final Counter promptTokens;
     private final Counter cancelled;
@@ -155,5 +157,29 @@ public final class EngineMetrics {
 
     public int queueSize() {
         return queueSize.get();
+    }
+
+    /** Sequences in the running batch, as of the last step. */
+    public int batchSize() {
+        return batchSize.get();
+    }
+
+    /** The adapters running and waiting as of the last step, stamped with that step's wall-clock time. */
+    public AdapterActivity adapterActivity() {
+        AdapterActivity a = adapterActivity;
+        return a.publishedMillis() == adapterActivityMillis ? a : a.at(adapterActivityMillis);
+    }
+
+    /** The activity as last published, without the time stamp refreshed (the engine's input to {@link Scheduler#activity}). */
+    AdapterActivity lastActivity() {
+        return adapterActivity;
+    }
+
+    /** Publishes the step's activity: a new object only when the sets changed, else just the time (no allocation per step). */
+    void adapters(AdapterActivity activity, long millis) {
+        adapterActivityMillis = millis;
+        if (activity != adapterActivity) {
+            adapterActivity = activity.at(millis);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.loraxj.engine;
 
+import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.backend.StepBatch;
 import dev.loraxj.backend.AdapterSlot;
 
@@ -112,6 +113,45 @@ final class Scheduler {
 
     int activeAdapters() {
         return active.size();
+    }
+
+    /**
+     * The adapters running and waiting now: {@code previous} itself when they are the same sets (the
+     * common case, checked without allocating), else new sets.
+     */
+    AdapterActivity activity(AdapterActivity previous) {
+        int running = 0;
+        int waiting = 0;
+        boolean same = true;
+        for (AdapterQueue q : queues.values()) {
+            if (!(q.key instanceof AdapterKey key)) {
+                continue; // the base model
+            }
+            if (q.running > 0) {
+                running++;
+                same &= previous.running().contains(key);
+            }
+            if (!q.waiting.isEmpty()) {
+                waiting++;
+                same &= previous.waiting().contains(key);
+            }
+        }
+        if (same && running == previous.running().size() && waiting == previous.waiting().size()) {
+            return previous;
+        }
+        java.util.Set<AdapterKey> r = new java.util.HashSet<>();
+        java.util.Set<AdapterKey> w = new java.util.HashSet<>();
+        for (AdapterQueue q : queues.values()) {
+            if (q.key instanceof AdapterKey key) {
+                if (q.running > 0) {
+                    r.add(key);
+                }
+                if (!q.waiting.isEmpty()) {
+                    w.add(key);
+                }
+            }
+        }
+        return new AdapterActivity(r, w, previous.publishedMillis());
     }
 
     /**

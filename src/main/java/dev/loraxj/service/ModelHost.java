@@ -170,7 +170,8 @@ public class ModelHost {
                 config.adapters().preloadFile().map(Path::of).orElse(null)).start(config.adapters().preloadPoll());
         AdapterAccess access = new AdapterAccess(catalog, config.auth().cacheTtl(), loaders, registry);
         return new ModelRuntime(servedModel().name(), checkpoint, tokenizer, backend, device, kvMemory, engine, limits, catalog, store,
-                access, preloads, speculation, loaders, pool, new ConstraintCache(tokenizer, 1));
+                access, preloads, new RuntimeAdapters(catalog, store, servedModel()), speculation, loaders, pool,
+                new ConstraintCache(tokenizer, 1));
     }
 
     /** The default Medusa heads, loaded before the engine starts; null when not configured. */

@@ -27,6 +27,7 @@ public record ModelRuntime(
         AdapterStore adapters,
         AdapterAccess access,
         Preloads preloads,
+        RuntimeAdapters runtimeAdapters,
         Speculation speculation,
         java.util.concurrent.ExecutorService adapterLoaders,
         AutoCloseable computePool,

@@ -174,6 +174,28 @@ class AdapterStoreTest {
     }
 
     @Test
+    void pinsAreCountedPerHolderSoOneHolderCannotUnpinAnothers() throws Exception {
+        AdapterStore s = store(200, new CountDownLatch(0));
+        AdapterStore.Lease first = s.pin(ref("p:100"));
+        AdapterStore.Lease second = s.pin(ref("p:100")); // the preload list and a runtime registration
+        assertTrue(first == second, "one pin lease per adapter");
+        first.adapter().get(5, TimeUnit.SECONDS);
+        assertEquals(1, s.heldCount());
+        s.unpin(ref("p:100"));
+        s.acquire(ref("y:100")).adapter().get(5, TimeUnit.SECONDS); // fills the budget
+        AdapterStore.Lease z = s.acquire(ref("z:100"));
+        Thread.sleep(100);
+        assertFalse(z.adapter().isDone(), "the other holder's pin keeps p loaded: z waits for room");
+        assertTrue(s.list().stream().anyMatch(i -> i.key().name().equals("p:100") && i.pinned()));
+        s.unpin(ref("p:100"));
+        assertEquals(100, z.adapter().get(5, TimeUnit.SECONDS).footprint().total(), "the last unpin lets p be evicted for z");
+        assertFalse(s.list().stream().anyMatch(i -> i.key().name().equals("p:100")));
+        assertEquals(2, s.heldCount());
+        s.unpin(ref("p:100")); // one unpin too many changes nothing
+        assertEquals(2, s.heldCount());
+    }
+
+    @Test
     void aFailedLoadFailsItsLeasesOnlyAndCanBeRetried() throws Exception {
         AdapterStore s = store(1000, new CountDownLatch(0));
         AdapterStore.Lease good = s.acquire(ref("g:100"));

@@ -44,6 +44,9 @@ class KubernetesManifestsTest {
         List<Path> files = Manifests.files();
         assertTrue(files.size() >= 10, "manifests found: " + files);
         for (Path file : files) {
+            if (file.startsWith(InferenceGatewayManifestsTest.DIR)) {
+                continue; // its InferencePool is the extension's kind: InferenceGatewayManifestsTest checks it against the CRD
+            }
             if (file.getFileName().toString().equals("kustomization.yaml")) {
                 Kustomize.kustomization(file);
                 continue;
