@@ -8,9 +8,4 @@ package dev.loraxj.grammar;
 record Frame(int state, Frame parent) {
 
     static final Frame BOTTOM = new Frame(-1, null);
-
-    /** The stack without this frame (the caller continues). */
-    Frame pop() {
-        return parent;
-    }
 }

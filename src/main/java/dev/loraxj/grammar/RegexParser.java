@@ -357,12 +357,12 @@ final class RegexParser {
     }
 
     private GrammarException error(String message) {
-        return new GrammarException(what + ": " + message + " (at offset " + at + " of " + JsonText.quote(src) + ")");
+        return new GrammarException(what + ": " + message + " (at offset " + at + " of " + Quote.of(src) + ")");
     }
 
-    /** Quoting for messages without a JSON library. */
-    private static final class JsonText {
-        static String quote(String s) {
+    /** Quoting for messages, cut short for long patterns. */
+    private static final class Quote {
+        static String of(String s) {
             return "\"" + (s.length() > 200 ? s.substring(0, 200) + "..." : s).replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
         }
     }
