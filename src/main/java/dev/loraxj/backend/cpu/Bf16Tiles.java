@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * The BF16 kernels of {@link Matmul}. Per 2L weights: one int load, {@code << 16} for the even
  * weights, {@code & 0xFFFF0000} for the odd ones (both exact widenings), then one FMA with the even
  * inputs and one with the odd inputs into the output's single accumulator, in that order. The input
- * is in {@link Matmul#layout} order. Batched tiles reuse the F32 tile on rows widened in this order.
+ * is in {@link Matmul#layout} order. Batched tiles widen the same way in registers, in the same order.
  */
 final class Bf16Tiles {
 
@@ -69,22 +69,105 @@ final class Bf16Tiles {
     }
 
     /**
-     * Widens rows {@code r..r+n} into {@code dst} (F32, row stride in) in the order {@link #dot} consumes
-     * them: each full 2L chunk as its L even then L odd weights, the tail as is. Exact, so the F32 tile
-     * over {@code dst} and {@link Matmul#layout} input computes every output exactly as {@link #dot}.
+     * Rows r.. of one {@link CpuVectors#TILE} × tokens t.., each output exactly as {@link #dot}: the weights
+     * widen in registers inside the loop, so a batched step streams the BF16 bytes and makes no F32 copy.
      */
-    static void widen(MemorySegment w, int in, int r, int n, MemorySegment dst) {
+    static void tile(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
+        if (F32Tiles.ROWS == 4) {
+            tile44(w, in, out, bias, r, x, t, y, sums);
+        } else {
+            tile24(w, in, out, bias, r, x, t, y, sums);
+        }
+    }
+
+    private static void tile44(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
+        long w0 = (long) r * in * 2, w1 = w0 + in * 2L, w2 = w1 + in * 2L, w3 = w2 + in * 2L;
+        int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
         int kEnd = in / C * C;
-        for (int i = 0; i < n; i++) {
-            long wr = (long) (r + i) * in * 2;
-            long dr = (long) i * in * 4;
-            for (int k = 0; k < kEnd; k += C) {
-                IntVector v = load(w, wr + k * 2L);
-                even(v).intoMemorySegment(dst, dr + k * 4L, Matmul.LE);
-                odd(v).intoMemorySegment(dst, dr + (k + L) * 4L, Matmul.LE);
-            }
-            for (int k = kEnd; k < in; k++) {
-                dst.set(Matmul.F32, dr + k * 4L, DType.bf16ToFloat(w.get(Matmul.I16, wr + k * 2L)));
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+        for (int k = 0; k < kEnd; k += C) {
+            long kb = k * 2L;
+            IntVector v0 = load(w, w0 + kb), v1 = load(w, w1 + kb), v2 = load(w, w2 + kb), v3 = load(w, w3 + kb);
+            FloatVector b0 = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector b1 = FloatVector.fromArray(F, x, x1 + k);
+            FloatVector b2 = FloatVector.fromArray(F, x, x2 + k);
+            FloatVector b3 = FloatVector.fromArray(F, x, x3 + k);
+            FloatVector e = even(v0);
+            a00 = e.fma(b0, a00); a01 = e.fma(b1, a01); a02 = e.fma(b2, a02); a03 = e.fma(b3, a03);
+            e = even(v1);
+            a10 = e.fma(b0, a10); a11 = e.fma(b1, a11); a12 = e.fma(b2, a12); a13 = e.fma(b3, a13);
+            e = even(v2);
+            a20 = e.fma(b0, a20); a21 = e.fma(b1, a21); a22 = e.fma(b2, a22); a23 = e.fma(b3, a23);
+            e = even(v3);
+            a30 = e.fma(b0, a30); a31 = e.fma(b1, a31); a32 = e.fma(b2, a32); a33 = e.fma(b3, a33);
+            b0 = FloatVector.fromArray(F, x, x0 + k + L);
+            b1 = FloatVector.fromArray(F, x, x1 + k + L);
+            b2 = FloatVector.fromArray(F, x, x2 + k + L);
+            b3 = FloatVector.fromArray(F, x, x3 + k + L);
+            e = odd(v0);
+            a00 = e.fma(b0, a00); a01 = e.fma(b1, a01); a02 = e.fma(b2, a02); a03 = e.fma(b3, a03);
+            e = odd(v1);
+            a10 = e.fma(b0, a10); a11 = e.fma(b1, a11); a12 = e.fma(b2, a12); a13 = e.fma(b3, a13);
+            e = odd(v2);
+            a20 = e.fma(b0, a20); a21 = e.fma(b1, a21); a22 = e.fma(b2, a22); a23 = e.fma(b3, a23);
+            e = odd(v3);
+            a30 = e.fma(b0, a30); a31 = e.fma(b1, a31); a32 = e.fma(b2, a32); a33 = e.fma(b3, a33);
+        }
+        a00.intoArray(sums, 0); a10.intoArray(sums, L); a20.intoArray(sums, 2 * L); a30.intoArray(sums, 3 * L);
+        a01.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a21.intoArray(sums, 6 * L); a31.intoArray(sums, 7 * L);
+        a02.intoArray(sums, 8 * L); a12.intoArray(sums, 9 * L); a22.intoArray(sums, 10 * L); a32.intoArray(sums, 11 * L);
+        a03.intoArray(sums, 12 * L); a13.intoArray(sums, 13 * L); a23.intoArray(sums, 14 * L); a33.intoArray(sums, 15 * L);
+        Vec.sums16(sums);
+        store(4, sums, w, w0, in, kEnd, out, bias, r, x, t, y);
+    }
+
+    /** Two rows' weights held and widened in registers, the inputs loaded one token at a time: 13 live vectors, for AVX2's 16. */
+    private static void tile24(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
+        long w0 = (long) r * in * 2, w1 = w0 + in * 2L;
+        int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        int kEnd = in / C * C;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        for (int k = 0; k < kEnd; k += C) {
+            long kb = k * 2L;
+            IntVector v0 = load(w, w0 + kb), v1 = load(w, w1 + kb);
+            FloatVector e0 = even(v0), e1 = even(v1);
+            FloatVector b = FloatVector.fromArray(F, x, x0 + k);
+            a00 = e0.fma(b, a00); a10 = e1.fma(b, a10);
+            b = FloatVector.fromArray(F, x, x1 + k);
+            a01 = e0.fma(b, a01); a11 = e1.fma(b, a11);
+            b = FloatVector.fromArray(F, x, x2 + k);
+            a02 = e0.fma(b, a02); a12 = e1.fma(b, a12);
+            b = FloatVector.fromArray(F, x, x3 + k);
+            a03 = e0.fma(b, a03); a13 = e1.fma(b, a13);
+            e0 = odd(v0);
+            e1 = odd(v1);
+            b = FloatVector.fromArray(F, x, x0 + k + L);
+            a00 = e0.fma(b, a00); a10 = e1.fma(b, a10);
+            b = FloatVector.fromArray(F, x, x1 + k + L);
+            a01 = e0.fma(b, a01); a11 = e1.fma(b, a11);
+            b = FloatVector.fromArray(F, x, x2 + k + L);
+            a02 = e0.fma(b, a02); a12 = e1.fma(b, a12);
+            b = FloatVector.fromArray(F, x, x3 + k + L);
+            a03 = e0.fma(b, a03); a13 = e1.fma(b, a13);
+        }
+        a00.intoArray(sums, 0); a10.intoArray(sums, L);
+        a01.intoArray(sums, 2 * L); a11.intoArray(sums, 3 * L);
+        a02.intoArray(sums, 4 * L); a12.intoArray(sums, 5 * L);
+        a03.intoArray(sums, 6 * L); a13.intoArray(sums, 7 * L);
+        Vec.sums8(sums);
+        store(2, sums, w, w0, in, kEnd, out, bias, r, x, t, y);
+    }
+
+    /** Writes a tile's {@code rows} × 4 reduced sums (token-major at {@code sums[SUMS_AT..]}) plus the tail and the bias. */
+    private static void store(int rows, float[] sums, MemorySegment w, long w0, int in, int kEnd, int out, float[] bias, int r,
+                              float[] x, int t, float[] y) {
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < rows; i++) {
+                float s = tail(sums[Vec.SUMS_AT + rows * j + i], w, w0 + i * (in * 2L), x, (t + j) * in, kEnd, in);
+                y[(t + j) * out + r + i] = bias == null ? s : s + bias[r + i];
             }
         }
     }
