@@ -33,7 +33,7 @@ public final class CpuVectors {
     public static final int REGISTERS = FloatVector.SPECIES_MAX.vectorBitSize() >= 512 ? 32 : 16;
 
     /**
-     * 512-bit kernels get AVX-512's 32 registers: 4 rows × 4 tokens (16 accumulators, 21 live in F32, 26 in BF16).
+     * 512-bit kernels get AVX-512's 32 registers: 4 rows × 4 tokens (16 accumulators, 21 live in F32, about 25 in BF16).
      * Narrower ones are sized for AVX2's 16: 2 rows × 4 tokens (8 accumulators, 11 live in F32, 13 in BF16), since
      * 4 × 4 spills there; an AVX-512 machine forced to 256 bits keeps them, so the AVX2 family is tested on it.
      */
@@ -47,6 +47,11 @@ public final class CpuVectors {
     }
 
     private CpuVectors() {
+    }
+
+    /** The float species the kernels run on. */
+    public static VectorSpecies<Float> species() {
+        return F;
     }
 
     static VectorSpecies<Float> species(String bits) {
