@@ -80,6 +80,12 @@ final class Bf16Tiles {
         }
     }
 
+    /**
+     * Steps over the laid-out input L floats at a time: the weights of half h of a 2L chunk are its ints
+     * shifted left by 16 (h even) or 0 (h odd) then masked to the high half, the same exact widening as
+     * {@link #even} and {@link #odd}, in the same order. One half per step keeps the loop small enough for
+     * C2 to inline every vector op (the even-and-odd body hit its node cutoff and ran boxed).
+     */
     private static void tile44(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
         long w0 = (long) r * in * 2, w1 = w0 + in * 2L, w2 = w1 + in * 2L, w3 = w2 + in * 2L;
         int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
@@ -87,33 +93,21 @@ final class Bf16Tiles {
         FloatVector z = FloatVector.zero(F);
         FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
-        for (int k = 0; k < kEnd; k += C) {
-            long kb = k * 2L;
-            IntVector v0 = load(w, w0 + kb), v1 = load(w, w1 + kb), v2 = load(w, w2 + kb), v3 = load(w, w3 + kb);
+        for (int k = 0; k < kEnd; k += L) {
+            long kb = (k & -C) * 2L;
+            int shift = (k & L) == 0 ? 16 : 0;
             FloatVector b0 = FloatVector.fromArray(F, x, x0 + k);
             FloatVector b1 = FloatVector.fromArray(F, x, x1 + k);
             FloatVector b2 = FloatVector.fromArray(F, x, x2 + k);
             FloatVector b3 = FloatVector.fromArray(F, x, x3 + k);
-            FloatVector e = even(v0);
-            a00 = e.fma(b0, a00); a01 = e.fma(b1, a01); a02 = e.fma(b2, a02); a03 = e.fma(b3, a03);
-            e = even(v1);
-            a10 = e.fma(b0, a10); a11 = e.fma(b1, a11); a12 = e.fma(b2, a12); a13 = e.fma(b3, a13);
-            e = even(v2);
-            a20 = e.fma(b0, a20); a21 = e.fma(b1, a21); a22 = e.fma(b2, a22); a23 = e.fma(b3, a23);
-            e = even(v3);
-            a30 = e.fma(b0, a30); a31 = e.fma(b1, a31); a32 = e.fma(b2, a32); a33 = e.fma(b3, a33);
-            b0 = FloatVector.fromArray(F, x, x0 + k + L);
-            b1 = FloatVector.fromArray(F, x, x1 + k + L);
-            b2 = FloatVector.fromArray(F, x, x2 + k + L);
-            b3 = FloatVector.fromArray(F, x, x3 + k + L);
-            e = odd(v0);
-            a00 = e.fma(b0, a00); a01 = e.fma(b1, a01); a02 = e.fma(b2, a02); a03 = e.fma(b3, a03);
-            e = odd(v1);
-            a10 = e.fma(b0, a10); a11 = e.fma(b1, a11); a12 = e.fma(b2, a12); a13 = e.fma(b3, a13);
-            e = odd(v2);
-            a20 = e.fma(b0, a20); a21 = e.fma(b1, a21); a22 = e.fma(b2, a22); a23 = e.fma(b3, a23);
-            e = odd(v3);
-            a30 = e.fma(b0, a30); a31 = e.fma(b1, a31); a32 = e.fma(b2, a32); a33 = e.fma(b3, a33);
+            FloatVector v = load(w, w0 + kb).lanewise(VectorOperators.LSHL, shift).and(HIGH).reinterpretAsFloats();
+            a00 = v.fma(b0, a00); a01 = v.fma(b1, a01); a02 = v.fma(b2, a02); a03 = v.fma(b3, a03);
+            v = load(w, w1 + kb).lanewise(VectorOperators.LSHL, shift).and(HIGH).reinterpretAsFloats();
+            a10 = v.fma(b0, a10); a11 = v.fma(b1, a11); a12 = v.fma(b2, a12); a13 = v.fma(b3, a13);
+            v = load(w, w2 + kb).lanewise(VectorOperators.LSHL, shift).and(HIGH).reinterpretAsFloats();
+            a20 = v.fma(b0, a20); a21 = v.fma(b1, a21); a22 = v.fma(b2, a22); a23 = v.fma(b3, a23);
+            v = load(w, w3 + kb).lanewise(VectorOperators.LSHL, shift).and(HIGH).reinterpretAsFloats();
+            a30 = v.fma(b0, a30); a31 = v.fma(b1, a31); a32 = v.fma(b2, a32); a33 = v.fma(b3, a33);
         }
         a00.intoArray(sums, 0); a10.intoArray(sums, L); a20.intoArray(sums, 2 * L); a30.intoArray(sums, 3 * L);
         a01.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a21.intoArray(sums, 6 * L); a31.intoArray(sums, 7 * L);
