@@ -166,6 +166,27 @@ final class Bf16Tiles {
         }
     }
 
+    /**
+     * Widens rows {@code r..r+n} into {@code dst} (F32, row stride in) in the order {@link #dot} consumes
+     * them: each full 2L chunk as its L even then L odd weights, the tail as is. Exact, so the F32 tile
+     * over {@code dst} and {@link Matmul#layout} input computes every output exactly as {@link #dot}.
+     */
+    static void widen(MemorySegment w, int in, int r, int n, MemorySegment dst) {
+        int kEnd = in / C * C;
+        for (int i = 0; i < n; i++) {
+            long wr = (long) (r + i) * in * 2;
+            long dr = (long) i * in * 4;
+            for (int k = 0; k < kEnd; k += C) {
+                IntVector v = load(w, wr + k * 2L);
+                even(v).intoMemorySegment(dst, dr + k * 4L, Matmul.LE);
+                odd(v).intoMemorySegment(dst, dr + (k + L) * 4L, Matmul.LE);
+            }
+            for (int k = kEnd; k < in; k++) {
+                dst.set(Matmul.F32, dr + k * 4L, DType.bf16ToFloat(w.get(Matmul.I16, wr + k * 2L)));
+            }
+        }
+    }
+
     private static float finish(FloatVector acc, MemorySegment w, long wr, float[] x, int xr, int kEnd, int in, float[] bias, int r) {
         float s = tail(Vec.sum(acc), w, wr, x, xr, kEnd, in);
         return bias == null ? s : s + bias[r];
