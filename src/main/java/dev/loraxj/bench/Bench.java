@@ -1,6 +1,7 @@
 package dev.loraxj.bench;
 
 import dev.loraxj.backend.cpu.CpuBackend;
+import dev.loraxj.backend.cpu.CpuVectors;
 import dev.loraxj.backend.cpu.Parallel;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;
@@ -193,14 +194,18 @@ public final class Bench {
 
     public static Report run(Options o, PrintStream out) {
         out.printf(Locale.ROOT, "loraxj bench: shape %s, threads %d, %d-lane vectors, %d rounds%n", o.shape(), o.threads(),
-                jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length(), o.rounds());
+                CpuVectors.species().length(), o.rounds());
         try (Parallel pool = new Parallel(o.threads()); MemoryBandwidth bw = new MemoryBandwidth(pool, o.bandwidthBytes())) {
             bw.measure(4);
             out.printf(Locale.ROOT, "memory baseline: STREAM copy (read + write bytes) and read-only sum over 2 x %d MB%n",
                     bw.bufferBytes() >> 20);
+            double fmaPeak = FmaPeak.measure(pool);
+            out.printf(Locale.ROOT, "compute baseline: %.1f GFLOP/s of %d-lane FMAs (%d threads, 12 independent chains each)%n",
+                    fmaPeak, CpuVectors.species().length(), o.threads());
             List<ModelReport> reports = new ArrayList<>();
             for (DType dtype : o.dtypes()) {
                 reports.add(runModel(o, dtype, pool, bw, out));
+                FmaPeak.printShare(reports.getLast(), o.batches(), fmaPeak, out);
             }
             return new Report(o, reports);
         }

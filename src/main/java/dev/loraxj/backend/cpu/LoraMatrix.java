@@ -1,7 +1,6 @@
 package dev.loraxj.backend.cpu;
 
 import dev.loraxj.model.DType;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * One adapter's low-rank update of one linear, ready for the kernels: {@code y += scale · (x Aᵀ) Bᵀ}
@@ -77,7 +76,7 @@ sealed interface LoraMatrix {
     record Bf16(int rank, int in, int out, float scale, int lanes, int[] a, int[] bt) implements LoraMatrix {
 
         /** The float lanes {@link #pack} packs for. */
-        public static final int LANES = FloatVector.SPECIES_PREFERRED.length();
+        public static final int LANES = Vec.L;
 
         public Bf16 {
             if (rank <= 0 || a.length != rank * rowInts(in) || bt.length != rank * rowInts(out)) {

@@ -17,8 +17,9 @@ import java.nio.ByteOrder;
  * exactly this sequence, so a result does not depend on the tile it lands in. One token walks its
  * rows as two far-apart sequential streams, one row of each at a time: few long streams read memory
  * fastest here (measured: ~30% more than 4 interleaved adjacent rows) and two FMA chains hide latency.
- * Four or more tokens use 4 rows × 4 tokens tiles over L2-sized blocks of rows, so each weight vector
- * loaded feeds 4 tokens from registers, and the 16 reductions are packed ({@link Vec#sums16}).
+ * Four or more tokens use register tiles sized to the vector registers ({@link CpuVectors#TILE}: 4 rows × 4
+ * tokens with AVX-512, 2 × 4 with AVX2) over L2-sized blocks of rows, so each weight vector loaded feeds
+ * 4 tokens from registers, and the reductions are packed ({@link Vec#sums16}, {@link Vec#sums8}).
  *
  * <p>BF16 kernels read 32 weights as 16 ints: {@code int << 16} gives the even weights as floats and
  * {@code int & 0xFFFF0000} the odd ones, so the input must be in {@link #layout} order (each 32-float
@@ -26,14 +27,14 @@ import java.nio.ByteOrder;
  */
 public final class Matmul {
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = Vec.F;
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     /**
-     * Per-thread room for a tile's accumulators and for BF16 rows widened to F32. The rows are off-heap
+     * Per-thread room for a tile's accumulators and for BF16 or quantized rows widened to F32. The rows are off-heap
      * like the weights: C2 does not intrinsify vector loads at a site that sees both heap and native segments.
      */
     private static final class Scratch {
@@ -50,8 +51,14 @@ public final class Matmul {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** Bytes of F32 weight rows a thread keeps in L2 while the batch's token tiles pass over them. */
+    /** Bytes of weight rows a thread keeps in L2 while the batch's token tiles pass over them. */
     private static final int BLOCK_BYTES = 64 << 10;
+
+    /**
+     * Batch from which BF16 tiles run on rows widened once per block: the widening pass then serves 4 or more
+     * token tiles, and beats the BF16 tile's shift and mask per weight vector per tile (measured on the 110m bench: about 10% at batch 32).
+     */
+    static final int WIDEN_TOKENS = 16;
 
     /** Weight rows per tile; parallel chunks are aligned to it. */
     public static final int ROWS = 4;
@@ -133,22 +140,29 @@ public final class Matmul {
         int r = r0;
         if (T >= 4) {
             Scratch scratch = SCRATCH.get();
+            // From WIDEN_TOKENS tokens on, BF16 rows are widened once per block and the F32 tile reuses them
+            // over 4+ token tiles; fewer tokens widen in registers, inside the BF16 tile. Same bits either way.
+            boolean widened = bf16 && T >= WIDEN_TOKENS;
             // Blocks of rows small enough to stay in L2 while every token tile passes over them, so the
             // weights come from memory once per step.
-            int block = Math.max(4, BLOCK_BYTES / (in * 4) / 4 * 4);
-            // BF16 tiles run the F32 tile over rows widened in the same (split) order as Bf16Tiles.dot.
-            MemorySegment tileW = bf16 ? scratch.rows(block * in) : seg;
+            int block = Math.max(4, BLOCK_BYTES / (in * (bf16 && !widened ? 2 : 4)) / 4 * 4);
+            MemorySegment tileW = widened ? scratch.rows(block * in) : seg;
             int kEnd = bf16 ? in / (2 * L) * (2 * L) : F.loopBound(in);
             int tEnd = T / 4 * 4;
+            int step = F32Tiles.ROWS;
             for (; r + 4 <= r1; ) {
                 int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
-                if (bf16) {
+                if (widened) {
                     Bf16Tiles.widen(seg, in, r, blockEnd - r, tileW);
                 }
                 for (int t = 0; t < tEnd; t += 4) {
-                    for (int g = r; g < blockEnd; g += 4) {
-                        long wOff = bf16 ? (long) (g - r) * in * 4 : (long) g * in * 4;
-                        tile44(tileW, wOff, in, kEnd, out, bias, g, x, t, y, scratch.sums);
+                    for (int g = r; g < blockEnd; g += step) {
+                        if (bf16 && !widened) {
+                            Bf16Tiles.tile(seg, in, out, bias, g, x, t, y, scratch.sums);
+                        } else {
+                            long wOff = widened ? (long) (g - r) * in * 4 : (long) g * in * 4;
+                            F32Tiles.tile(tileW, wOff, in, kEnd, out, bias, g, x, t, y, scratch.sums);
+                        }
                     }
                 }
                 for (int i = r; i < blockEnd; i++) {
@@ -196,8 +210,8 @@ public final class Matmul {
                 int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
                 widenQuantized(w, r, blockEnd - r, tileW);
                 for (int t = 0; t < tEnd; t += 4) {
-                    for (int g = r; g < blockEnd; g += 4) {
-                        tile44(tileW, (long) (g - r) * in * 4, in, kEnd, out, w.bias(), g, x, t, y, scratch.sums);
+                    for (int g = r; g < blockEnd; g += F32Tiles.ROWS) {
+                        F32Tiles.tile(tileW, (long) (g - r) * in * 4, in, kEnd, out, w.bias(), g, x, t, y, scratch.sums);
                     }
                 }
                 for (int i = r; i < blockEnd; i++) {
@@ -268,62 +282,10 @@ public final class Matmul {
         return finish(a, w, wr, x, xr, kEnd, in, bias, r);
     }
 
-    /**
-     * Rows r..r+3 (F32 at byte {@code wOff} of w, row stride {@code in}) × tokens t..t+3, vector loop
-     * over {@code [0, kEnd)} then the scalar tail, as {@link #dot} and {@link Bf16Tiles#dot} do.
-     */
-    private static void tile44(MemorySegment w, long wOff, int in, int kEnd, int out, float[] bias, int r, float[] x, int t,
-                               float[] y, float[] sums) {
-        long w0 = wOff, w1 = w0 + in * 4L, w2 = w1 + in * 4L, w3 = w2 + in * 4L;
-        int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
-        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
-        for (int k = 0; k < kEnd; k += L) {
-            FloatVector b0 = FloatVector.fromArray(F, x, x0 + k);
-            FloatVector b1 = FloatVector.fromArray(F, x, x1 + k);
-            FloatVector b2 = FloatVector.fromArray(F, x, x2 + k);
-            FloatVector b3 = FloatVector.fromArray(F, x, x3 + k);
-            long kb = k * 4L;
-            FloatVector v = FloatVector.fromMemorySegment(F, w, w0 + kb, LE);
-            a00 = v.fma(b0, a00); a01 = v.fma(b1, a01); a02 = v.fma(b2, a02); a03 = v.fma(b3, a03);
-            v = FloatVector.fromMemorySegment(F, w, w1 + kb, LE);
-            a10 = v.fma(b0, a10); a11 = v.fma(b1, a11); a12 = v.fma(b2, a12); a13 = v.fma(b3, a13);
-            v = FloatVector.fromMemorySegment(F, w, w2 + kb, LE);
-            a20 = v.fma(b0, a20); a21 = v.fma(b1, a21); a22 = v.fma(b2, a22); a23 = v.fma(b3, a23);
-            v = FloatVector.fromMemorySegment(F, w, w3 + kb, LE);
-            a30 = v.fma(b0, a30); a31 = v.fma(b1, a31); a32 = v.fma(b2, a32); a33 = v.fma(b3, a33);
-        }
-        // Token-major, so each token's 4 results end up next to each other.
-        a00.intoArray(sums, 0); a10.intoArray(sums, L); a20.intoArray(sums, 2 * L); a30.intoArray(sums, 3 * L);
-        a01.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a21.intoArray(sums, 6 * L); a31.intoArray(sums, 7 * L);
-        a02.intoArray(sums, 8 * L); a12.intoArray(sums, 9 * L); a22.intoArray(sums, 10 * L); a32.intoArray(sums, 11 * L);
-        a03.intoArray(sums, 12 * L); a13.intoArray(sums, 13 * L); a23.intoArray(sums, 14 * L); a33.intoArray(sums, 15 * L);
-        Vec.sums16(sums);
-        if (kEnd == in && bias == null) {
-            for (int j = 0; j < 4; j++) {
-                System.arraycopy(sums, Vec.SUMS_AT + 4 * j, y, (t + j) * out + r, 4);
-            }
-            return;
-        }
-        for (int j = 0; j < 4; j++) {
-            for (int i = 0; i < 4; i++) {
-                float s = tail(sums[Vec.SUMS_AT + 4 * j + i], w, w0 + i * (in * 4L), x, (t + j) * in, kEnd, in);
-                y[(t + j) * out + r + i] = bias == null ? s : s + bias[r + i];
-            }
-        }
-    }
-
     /** The end of every F32 dot product: the reduced accumulator, plus the scalar tail of k, plus the bias. */
     private static float finish(FloatVector acc, MemorySegment w, long wr, float[] x, int xr, int kEnd, int in, float[] bias, int r) {
-        float s = tail(Vec.sum(acc), w, wr, x, xr, kEnd, in);
+        float s = F32Tiles.tail(Vec.sum(acc), w, wr, x, xr, kEnd, in);
         return bias == null ? s : s + bias[r];
     }
 
-    private static float tail(float s, MemorySegment w, long wr, float[] x, int xr, int kEnd, int in) {
-        for (int k = kEnd; k < in; k++) {
-            s += w.get(F32, wr + k * 4L) * x[xr + k];
-        }
-        return s;
-    }
 }

@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  */
 public final class Vec {
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = CpuVectors.F;
     static final int L = F.length();
     private static final VectorShuffle<Float> R8 = VectorShuffle.iota(F, 8, 1, true);
     private static final VectorShuffle<Float> R4 = VectorShuffle.iota(F, 4, 1, true);

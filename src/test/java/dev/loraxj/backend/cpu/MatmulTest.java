@@ -92,10 +92,17 @@ class MatmulTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(DType dtype) {
+        // 9 tokens: two tiles of 4 and a tail; 22: BF16 rows widened once per block (Matmul.WIDEN_TOKENS) and a tail of 2.
+        assertTrue(22 >= Matmul.WIDEN_TOKENS, "22 tokens reach the widened BF16 path");
+        for (int T : new int[] {9, 22}) {
+            eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(dtype, T);
+        }
+    }
+
+    private static void eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(DType dtype, int T) {
         for (int[] size : SIZES) {
             int in = size[0], out = size[1];
             Linear w = random(dtype, out, in, true, 7);
-            int T = 9;
             float[] x = randomX(T * in, 11);
             float[] whole = new float[T * out];
             Matmul.apply(w, x, T, whole);
@@ -103,7 +110,7 @@ class MatmulTest {
             for (int t = 0; t < T; t++) {
                 float[] one = new float[out];
                 Matmul.apply(w, Arrays.copyOfRange(x, t * in, (t + 1) * in), 1, one);
-                assertArrayEquals(Arrays.copyOfRange(whole, t * out, (t + 1) * out), one, "token " + t);
+                assertArrayEquals(Arrays.copyOfRange(whole, t * out, (t + 1) * out), one, dtype + " T=" + T + " in=" + in + " token " + t);
             }
             // Rows split at odd boundaries (rows fall into the 1-row tail instead of a 4-row tile).
             float[] split = new float[T * out];
@@ -112,7 +119,7 @@ class MatmulTest {
             for (int r0 = 0; r0 < out; r0 += 3) {
                 Matmul.rows(w, laid, T, split, r0, Math.min(out, r0 + 3));
             }
-            assertArrayEquals(whole, split);
+            assertArrayEquals(whole, split, dtype + " T=" + T + " in=" + in + " rows split");
         }
     }
 }
