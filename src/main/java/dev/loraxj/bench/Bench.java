@@ -303,6 +303,16 @@ public final class Bench {
         out.println("  (GB/s = 1e9 bytes/s; copy counts bytes read + written, read is a read-only sum; %read = batch-1 weight"
                 + " stream over that round's read bandwidth, the roofline of a read-only stream; bN/b1 = throughput ratio"
                 + " within a round; ppN/s = prefill tokens/s of one N-token prompt)");
+        // the same figures in a fixed key=value form, for scripts (bench/compare-llamacpp.sh)
+        StringBuilder kv = new StringBuilder(String.format(Locale.ROOT, "  bench dtype=%s read_gbs=%.2f b1_tokens_per_s=%.2f",
+                rep.dtype().name(), rep.readGBs(), rep.batch1TokensPerSecond()));
+        for (int i = 0; i < o.batches().length; i++) {
+            kv.append(String.format(Locale.ROOT, " b%d_tokens_per_s=%.2f", o.batches()[i], rep.batchedTokensPerSecond(i)));
+        }
+        for (int i = 0; i < o.prefill().length; i++) {
+            kv.append(String.format(Locale.ROOT, " pp%d_tokens_per_s=%.2f", o.prefill()[i], rep.prefillTokensPerSecond(i)));
+        }
+        out.println(kv);
     }
 
     /** Writes the random model unless the folder already holds one made for this shape, dtype and seed. */

@@ -150,11 +150,14 @@ public final class LoraBench {
                 out.printf(Locale.ROOT, "adapter load, %s files (local disk, page cache warm): first %.1f ms, median %.1f ms, max %.1f ms; %.1f MB each in memory%n",
                         d, loadMillis[0], loadMedian[k], sorted[sorted.length - 1], bytes[k] / 1e6);
             }
-            List<InterleavedDecode.Column> columns = new ArrayList<>(); // 0: the base model
+            List<InterleavedDecode.Column> columns = new ArrayList<>(); // 0: the base model, last: batch 1
             columns.add(InterleavedDecode.Column.base(n, o.steps()));
             for (int k = 0; k < kinds; k++) {
                 columns.add(new InterleavedDecode.Column(n, adapters[k], o.steps()));
             }
+            // bench's batch-1 column too: the JIT compiles the shared kernels for the batch shapes it sees, so without it the
+            // base figure here ran ~20% above bench's and the server's for the same batch
+            columns.add(InterleavedDecode.Column.base(1, o.steps()));
             InterleavedDecode decode = new InterleavedDecode(backend, columns,
                     new InterleavedDecode.Schedule(o.prompt(), o.warmup(), InterleavedDecode.Schedule.SLICES), 0);
             bandwidth.warmUp();
