@@ -155,8 +155,8 @@ public final class LoraBench {
             for (int k = 0; k < kinds; k++) {
                 columns.add(new InterleavedDecode.Column(n, adapters[k], o.steps()));
             }
-            // bench's batch-1 column too: the JIT compiles the shared kernels for the batch shapes it sees, so without it the
-            // base figure here ran ~20% above bench's and the server's for the same batch
+            // bench's batch-1 column too, so the base column has bench's neighbours: with only batch-32 runs around it, it
+            // read well above bench's and the server's figure for the same batch (the kernels are shared across batch shapes)
             columns.add(InterleavedDecode.Column.base(1, o.steps()));
             InterleavedDecode decode = new InterleavedDecode(backend, columns,
                     new InterleavedDecode.Schedule(o.prompt(), o.warmup(), InterleavedDecode.Schedule.SLICES), 0);
