@@ -2,7 +2,7 @@
 # loraxj against llama.cpp on the same random Llama, side by side on this machine, in turns.
 #
 #   bench/compare-llamacpp.sh LLAMA_BUILD_DIR [--shape 110m|tiny] [--dtypes f32,bf16] [--clients 32] [--tokens 64]
-#                             [--prompt-tokens 16] [--threads N] [--rounds 3] [--dir /tmp/loraxj-bench] [--jar JAR]
+#                             [--prompt-tokens 16] [--threads N] [--rounds 3] [--dir /tmp/loraxj-bench] [--jar JAR] [--http 1|0]
 #
 # LLAMA_BUILD_DIR holds bin/llama-bench, bin/llama-batched-bench and bin/llama-server (cmake --build BUILD
 # --target llama-bench llama-batched-bench llama-server); its parent is the llama.cpp checkout whose gguf-py/
@@ -13,25 +13,25 @@
 # Figures (llama.cpp's KV cache in f32, as loraxj's):
 #   prefill 128:   loraxj `bench` pp128 against llama-bench -p 128
 #   decode b1/8/32: loraxj `bench` (32-token prompt, 64 steps) against llama-batched-bench -npp 32 -ntg 64 -npl 1,8,32 (S_TG)
-#   HTTP:          `bench serve --figures load` (N clients streaming /v1/completions, max_tokens --tokens, greedy, EOS
+#   HTTP (--http 0 skips it): `bench serve --figures load` (N clients streaming /v1/completions, max_tokens --tokens, greedy, EOS
 #                  ignored) against llama-server -np N, with the same client (--url); tokens/s and TTFT p50, f32 model
 set -euo pipefail
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 1 && $1 != -h && $1 != --help ]] || usage
 BUILD=$(cd "$1" && pwd); shift
-SHAPE=110m DTYPES=f32,bf16 CLIENTS=32 TOKENS=64 PROMPT=16 THREADS=$(nproc) ROUNDS=3 DIR=/tmp/loraxj-bench
+SHAPE=110m DTYPES=f32,bf16 CLIENTS=32 TOKENS=64 PROMPT=16 THREADS=$(nproc) ROUNDS=3 DIR=/tmp/loraxj-bench HTTP=1
 JAR=target/quarkus-app/quarkus-run.jar
 while [[ $# -gt 0 ]]; do
   [[ $# -ge 2 ]] || { echo "missing value after $1" >&2; usage; }
   case $1 in
     --shape) SHAPE=$2 ;; --dtypes) DTYPES=$2 ;; --clients) CLIENTS=$2 ;; --tokens) TOKENS=$2 ;;
-    --prompt-tokens) PROMPT=$2 ;; --threads) THREADS=$2 ;; --rounds) ROUNDS=$2 ;; --dir) DIR=$2 ;; --jar) JAR=$2 ;;
+    --prompt-tokens) PROMPT=$2 ;; --threads) THREADS=$2 ;; --rounds) ROUNDS=$2 ;; --dir) DIR=$2 ;; --jar) JAR=$2 ;; --http) HTTP=$2 ;;
     *) echo "unknown option $1" >&2; usage ;;
   esac
   shift 2
 done
-for b in llama-bench llama-batched-bench llama-server; do
+for b in llama-bench llama-batched-bench $([[ $HTTP == 0 ]] || echo llama-server); do
   [[ -x $BUILD/bin/$b ]] || { echo "no $BUILD/bin/$b: build it with cmake --build $BUILD --target $b" >&2; exit 2; }
 done
 GGUF_PY=${GGUF_PY:-$(dirname "$BUILD")/gguf-py}
@@ -81,6 +81,7 @@ for dt in ${DTYPES//,/ }; do
   echo "  S_TG b1 ${R[$DT.l.b1]}, b8 ${R[$DT.l.b8]}, b32 ${R[$DT.l.b32]} tok/s"
 done
 
+if [[ $HTTP != 0 ]]; then
 echo; echo "== HTTP: $CLIENTS clients x $TOKENS tokens, f32 model, llama-server then loraxj, the same client"
 gguf=$OUT/$SHAPE-f32.gguf
 [[ -f $gguf ]] || PYTHONPATH=$GGUF_PY python3 "$HERE/safetensors_to_gguf.py" "$DIR/$SHAPE-f32" "$gguf"
@@ -102,6 +103,7 @@ for who in llama loraxj; do
     R[http.$who.$k]=$(field "$OUT/$who-serve.txt" "load adapters=0" "$k")
   done
 done
+fi
 
 echo; echo "== loraxj / llama.cpp, shape $SHAPE, $THREADS threads (above 1: loraxj faster, except TTFT: above 1 is slower)"
 printf '  %-34s %12s %12s %8s\n' figure loraxj llama.cpp ratio
@@ -112,8 +114,8 @@ for dt in ${DTYPES//,/ }; do
     printf '  %-34s %12s %12s %8s\n' "decode batch $b tok/s, $DT" "${R[$DT.j.b$b]}" "${R[$DT.l.b$b]}" "$(ratio "${R[$DT.j.b$b]}" "${R[$DT.l.b$b]}")"
   done
 done
-printf '  %-34s %12s %12s %8s\n' "HTTP $CLIENTS clients tok/s, F32" "${R[http.loraxj.tokens_per_s]}" "${R[http.llama.tokens_per_s]}" \
+[[ $HTTP == 0 ]] || printf '  %-34s %12s %12s %8s\n' "HTTP $CLIENTS clients tok/s, F32" "${R[http.loraxj.tokens_per_s]}" "${R[http.llama.tokens_per_s]}" \
   "$(ratio "${R[http.loraxj.tokens_per_s]}" "${R[http.llama.tokens_per_s]}")"
-printf '  %-34s %12s %12s %8s\n' "HTTP $CLIENTS clients TTFT p50 s, F32" "${R[http.loraxj.ttft_p50_s]}" "${R[http.llama.ttft_p50_s]}" \
+[[ $HTTP == 0 ]] || printf '  %-34s %12s %12s %8s\n' "HTTP $CLIENTS clients TTFT p50 s, F32" "${R[http.loraxj.ttft_p50_s]}" "${R[http.llama.ttft_p50_s]}" \
   "$(ratio "${R[http.loraxj.ttft_p50_s]}" "${R[http.llama.ttft_p50_s]}")"
 echo "  (outputs and logs in $OUT)"
