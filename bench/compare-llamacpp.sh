@@ -10,7 +10,8 @@
 # after ./mvnw package -DskipTests. Every benchmark runs under flock /tmp/loraxj-bench.lock (other agents
 # benchmark on these machines too) and under a 175 s timeout.
 #
-# Figures (llama.cpp's KV cache in f32, as loraxj's):
+# Figures (llama.cpp's KV cache in f32, as loraxj's, except in llama-bench, which has no f32 KV; prefill from
+# an empty cache barely reads it):
 #   prefill 128:   loraxj `bench` pp128 against llama-bench -p 128
 #   decode b1/8/32: loraxj `bench` (32-token prompt, 64 steps) against llama-batched-bench -npp 32 -ntg 64 -npl 1,8,32 (S_TG)
 #   HTTP (--http 0 skips it): `bench serve --figures load` (N clients streaming /v1/completions, max_tokens --tokens, greedy, EOS
@@ -65,16 +66,16 @@ for dt in ${DTYPES//,/ }; do
     PYTHONPATH=$GGUF_PY python3 "$HERE/safetensors_to_gguf.py" "$DIR/$SHAPE-$dt" "$gguf"
   fi
   echo "== $DT: llama-bench -p 128"
-  locked "$BUILD/bin/llama-bench" -m "$gguf" -p 128 -n 0 -t "$THREADS" -r "$ROUNDS" -ctk f32 -ctv f32 -o json \
+  locked "$BUILD/bin/llama-bench" -m "$gguf" -p 128 -n 0 -t "$THREADS" -r "$ROUNDS" -o json \
       > "$OUT/llama-bench-$dt.json" 2> "$OUT/llama-bench-$dt.log" || { tail -5 "$OUT/llama-bench-$dt.log"; exit 1; }
-  R[$DT.l.pp128]=$(python3 -c "import json,sys; print(next(r['avg_ts'] for r in json.load(open(sys.argv[1])) if r['n_prompt']==128 and r['n_gen']==0))" "$OUT/llama-bench-$dt.json")
+  R[$DT.l.pp128]=$(python3 -c "import json,sys; print('%.2f' % next(r['avg_ts'] for r in json.load(open(sys.argv[1])) if r['n_prompt']==128 and r['n_gen']==0))" "$OUT/llama-bench-$dt.json")
   echo "  pp128 ${R[$DT.l.pp128]} tok/s"
   echo "== $DT: llama-batched-bench -npp 32 -ntg 64 -npl 1,8,32"
   locked "$BUILD/bin/llama-batched-bench" -m "$gguf" -c 4096 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,8,32 -t "$THREADS" \
       -ctk f32 -ctv f32 --output-format jsonl > "$OUT/llama-batched-$dt.jsonl" 2> "$OUT/llama-batched-$dt.log" \
       || { tail -5 "$OUT/llama-batched-$dt.log"; exit 1; }
   for b in 1 8 32; do
-    R[$DT.l.b$b]=$(python3 -c "import json,sys; print(next(r['speed_tg'] for r in map(json.loads, filter(str.strip, open(sys.argv[1]))) if r.get('pl')==int(sys.argv[2])))" "$OUT/llama-batched-$dt.jsonl" "$b")
+    R[$DT.l.b$b]=$(python3 -c "import json,sys; print('%.2f' % next(r['speed_tg'] for r in map(json.loads, filter(str.strip, open(sys.argv[1]))) if r.get('pl')==int(sys.argv[2])))" "$OUT/llama-batched-$dt.jsonl" "$b")
     R[$DT.j.b$b]=$(field "$OUT/loraxj-$dt.txt" "bench dtype=$DT" "b${b}_tokens_per_s")
   done
   R[$DT.j.pp128]=$(field "$OUT/loraxj-$dt.txt" "bench dtype=$DT" pp128_tokens_per_s)
