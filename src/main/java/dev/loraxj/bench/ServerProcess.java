@@ -29,6 +29,11 @@ final class ServerProcess implements StreamingLoad.Server, AutoCloseable {
         QUIET_TLS.setLevel(java.util.logging.Level.WARNING);
     }
 
+    /** Loads this class, whose static block quiets the JDK's TLS logger, for clients that start no server. */
+    static void quietTls() {
+        QUIET_TLS.setLevel(java.util.logging.Level.WARNING);
+    }
+
     private final String name;
     private final Process process;
     private final Path log;

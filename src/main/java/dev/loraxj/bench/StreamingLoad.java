@@ -55,6 +55,10 @@ final class StreamingLoad {
 
     /** A server this bench did not start, such as llama-server, reached by its base URL over the OpenAI wire. */
     record ExternalServer(URI base, HttpClient http) implements Server {
+        static {
+            ServerProcess.quietTls(); // its HTTP client logs every trusted certificate at DEBUG otherwise
+        }
+
         ExternalServer(URI base) {
             this(base, HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build());
         }
