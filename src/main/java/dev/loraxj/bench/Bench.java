@@ -20,35 +20,44 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The CPU backend's benchmark. In one process it measures memory bandwidth (the baseline), batch-1
- * decode as a fraction of that roofline, and batched decode throughput as a ratio to batch 1. Within
- * a round, bandwidth passes, batch-1 and batched decode slices alternate, and the figures are medians
+ * decode as a fraction of the read roofline, batched decode throughput as a ratio to batch 1, and
+ * prefill throughput. Within a round, bandwidth passes, batch-1 and batched decode slices alternate
+ * ({@link InterleavedDecode}, the same timing as {@code bench lora}), and the figures are medians
  * over rounds, because bandwidth on a shared host drifts by tens of percent from minute to minute.
+ * Decode is timed at llama-batched-bench's positions: a 32-token prompt, then 64 tokens.
  * <pre>
  * java --add-modules jdk.incubator.vector -jar target/quarkus-app/quarkus-run.jar bench \
- *     [--shape 110m|tiny] [--dtype f32|bf16|int8|int4|f32,bf16,int8,int4] [--threads N] [--tokens N] [--batch-steps N]
- *     [--batches 8,32] [--rounds 3] [--dir DIR] [--bw-mb 512] [--warmup N]
+ *     [--shape 110m|tiny] [--dtype f32|bf16|int8|int4|f32,bf16,int8,int4] [--threads N] [--prompt 32] [--tokens 64]
+ *     [--batch-steps 64] [--batches 8,32] [--prefill 128,512] [--rounds 3] [--dir DIR] [--bw-mb 512] [--warmup 16]
  * </pre>
  */
 public final class Bench {
 
     private static final String USAGE = "usage: bench [--shape 110m|tiny] [--dtype f32|bf16|int8|int4|f32,bf16,int8,int4] [--threads N]"
-            + " [--tokens N] [--batch-steps N] [--batches 8,32] [--rounds N] [--dir DIR] [--bw-mb MB] [--warmup N]";
+            + " [--prompt N] [--tokens N] [--batch-steps N] [--batches 8,32] [--prefill 128,512|none] [--rounds N] [--dir DIR]"
+            + " [--bw-mb MB] [--warmup N]";
 
-    /** What to run. {@code dir} null means a folder under java.io.tmpdir. */
-    public record Options(String shape, List<DType> dtypes, int threads, int tokens, int batchSteps, int[] batches,
-                          int rounds, Path dir, long bandwidthBytes, int warmup) {
+    /**
+     * What to run. {@code dir} null means a folder under java.io.tmpdir. Decode starts after a
+     * {@code prompt}-token prefill: batch 1 times {@code tokens} steps, each batch {@code batchSteps}.
+     * {@code prefill}: prompt lengths whose single-sequence prefill is timed (empty: none).
+     */
+    public record Options(String shape, List<DType> dtypes, int threads, int prompt, int tokens, int batchSteps, int[] batches,
+                          int[] prefill, int rounds, Path dir, long bandwidthBytes, int warmup) {
 
         public static Options parse(String... args) {
             String shape = "110m";
             List<DType> dtypes = List.of(DType.F32);
             int threads = Runtime.getRuntime().availableProcessors();
-            int tokens = 128;
-            int batchSteps = 16;
+            int prompt = InterleavedDecode.Schedule.PROMPT;
+            int tokens = InterleavedDecode.Schedule.STEPS;
+            int batchSteps = InterleavedDecode.Schedule.STEPS;
             int[] batches = {8, 32};
+            int[] prefill = {128, 512};
             int rounds = 3;
             Path dir = null;
             long bw = 512L << 20;
-            int warmup = 32;
+            int warmup = InterleavedDecode.Schedule.WARMUP;
             for (int i = 0; i < args.length; i += 2) {
                 String a = args[i];
                 if (a.equals("--help") || a.equals("-h")) {
@@ -68,9 +77,12 @@ public final class Bench {
                         dtypes = List.copyOf(list);
                     }
                     case "--threads" -> threads = positive(a, v);
+                    case "--prompt" -> prompt = positive(a, v);
                     case "--tokens" -> tokens = positive(a, v);
                     case "--batch-steps" -> batchSteps = positive(a, v);
                     case "--batches" -> batches = Arrays.stream(v.split(",")).mapToInt(s -> positive(a, s.trim())).toArray();
+                    case "--prefill" -> prefill = v.equals("none") ? new int[0]
+                            : Arrays.stream(v.split(",")).mapToInt(s -> positive(a, s.trim())).toArray();
                     case "--rounds" -> rounds = positive(a, v);
                     case "--dir" -> dir = Path.of(v);
                     case "--bw-mb" -> bw = (long) positive(a, v) << 20;
@@ -83,7 +95,7 @@ public final class Bench {
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(e.getMessage(), e);
             }
-            return new Options(shape, dtypes, threads, tokens, batchSteps, batches, rounds, dir, bw, warmup);
+            return new Options(shape, dtypes, threads, prompt, tokens, batchSteps, batches, prefill, rounds, dir, bw, warmup);
         }
 
         private static int positive(String option, String value) {
@@ -99,8 +111,16 @@ public final class Bench {
         }
     }
 
-    /** One round: the bandwidth measured just before, batch-1 decode, then each batch size. */
-    public record Round(MemoryBandwidth.Result bandwidth, DecodeThroughput.Result batch1, List<DecodeThroughput.Result> batched) {
+    /** One round: the bandwidth measured in its slices, batch-1 decode, each batch size, and each prefill length. */
+    public record Round(MemoryBandwidth.Result bandwidth, DecodeThroughput.Result batch1, List<DecodeThroughput.Result> batched,
+                        List<Prefill> prefill) {
+    }
+
+    /** One prefill of {@code tokens} tokens as a single sequence in one forward step. */
+    public record Prefill(int tokens, long nanos) {
+        public double tokensPerSecond() {
+            return tokens / (nanos / 1e9);
+        }
     }
 
     /** The figures of one dtype; each accessor is the median over rounds. */
@@ -123,16 +143,16 @@ public final class Bench {
             return median(r -> r.bandwidth().readGBs());
         }
 
-        public double rooflineOfCopy() {
-            return median(r -> weightGBs(r) / r.bandwidth().copyGBs());
-        }
-
         public double rooflineOfRead() {
             return median(r -> weightGBs(r) / r.bandwidth().readGBs());
         }
 
         public double batchedTokensPerSecond(int i) {
             return median(r -> r.batched().get(i).tokensPerSecond());
+        }
+
+        public double prefillTokensPerSecond(int i) {
+            return median(r -> r.prefill().get(i).tokensPerSecond());
         }
 
         /** Throughput at batched index i over batch-1 throughput, per round, then the median. */
@@ -196,7 +216,7 @@ public final class Bench {
         out.printf(Locale.ROOT, "loraxj bench: shape %s, threads %d, %d-lane vectors, %d rounds%n", o.shape(), o.threads(),
                 CpuVectors.species().length(), o.rounds());
         try (Parallel pool = new Parallel(o.threads()); MemoryBandwidth bw = new MemoryBandwidth(pool, o.bandwidthBytes())) {
-            bw.measure(4);
+            bw.warmUp();
             out.printf(Locale.ROOT, "memory baseline: STREAM copy (read + write bytes) and read-only sum over 2 x %d MB%n",
                     bw.bufferBytes() >> 20);
             double fmaPeak = FmaPeak.measure(pool);
@@ -211,11 +231,6 @@ public final class Bench {
         }
     }
 
-    private static final int PROMPT = 8;
-    private static final int BLOCK = 16;
-    /** Bandwidth passes and decode slices alternate this many times per round. */
-    private static final int SLICES = 4;
-
     private static ModelReport runModel(Options o, DType dtype, Parallel pool, MemoryBandwidth bw, PrintStream out) {
         // int8 and int4 are quantized at load, as the server does with loraxj.quantize, from the F32 model
         boolean quantized = dtype == DType.I8 || dtype == DType.I4;
@@ -226,43 +241,38 @@ public final class Bench {
         ModelConfig cfg = ModelConfig.load(dir);
         try (Checkpoint ckpt = Checkpoint.open(dir);
              CpuBackend backend = CpuBackend.load(ckpt, cfg, pool, quantized ? dtype : null)) {
-            int b1Len = PROMPT + Math.max(o.tokens(), o.warmup());
-            int batchLen = PROMPT + Math.max(o.batchSteps(), 4);
-            int[] firstBlock = new int[o.batches().length];
-            int blocks = DecodeThroughput.blocksNeeded(1, b1Len, BLOCK);
-            for (int i = 0; i < o.batches().length; i++) {
-                firstBlock[i] = blocks;
-                blocks += DecodeThroughput.blocksNeeded(o.batches()[i], batchLen, BLOCK);
+            List<InterleavedDecode.Column> columns = new ArrayList<>();
+            columns.add(InterleavedDecode.Column.base(1, o.tokens()));
+            for (int b : o.batches()) {
+                columns.add(InterleavedDecode.Column.base(b, o.batchSteps()));
             }
-            backend.allocateKvCache(blocks, BLOCK);
-            // Warm the JIT on every kernel shape and fault the mmap'd weights in; not timed.
-            new DecodeThroughput(backend, 1, PROMPT, b1Len, BLOCK, 0).steps(o.warmup());
-            for (int i = 0; i < o.batches().length; i++) {
-                new DecodeThroughput(backend, o.batches()[i], PROMPT, batchLen, BLOCK, firstBlock[i]).steps(4);
+            int prefillBlocks = Arrays.stream(o.prefill()).map(InterleavedDecode::prefillBlocks).max().orElse(0);
+            InterleavedDecode decode = new InterleavedDecode(backend, columns,
+                    new InterleavedDecode.Schedule(o.prompt(), o.warmup(), InterleavedDecode.Schedule.SLICES), prefillBlocks);
+            for (int n : o.prefill()) {
+                decode.prefillNanos(n); // the JIT sees each prefill shape before it is timed
             }
+            bw.warmUp(); // loading and JIT warm-up leave the first bandwidth pass slow
             ModelReport report = new ModelReport(dtype, backend.weightBytesPerToken(), new ArrayList<>());
-            out.printf(Locale.ROOT, "%n%s, %.1f MB of weights streamed per decode step%n", dtype, report.weightBytesPerToken() / 1e6);
-            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7s %7s %9s %9s %6s %6s",
-                    "round", "copy", "read", "b1 tok/s", "b1 GB/s", "%copy", "%read"));
+            out.printf(Locale.ROOT, "%n%s, %.1f MB of weights streamed per decode step; decode after a %d-token prompt: b1 %d steps,"
+                    + " batches %d steps%n", dtype, report.weightBytesPerToken() / 1e6, o.prompt(), o.tokens(), o.batchSteps());
+            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7s %7s %9s %9s %6s",
+                    "round", "copy", "read", "b1 tok/s", "b1 GB/s", "%read"));
             for (int b : o.batches()) {
                 head.append(String.format(Locale.ROOT, " %10s %7s", "b" + b + " tok/s", "b" + b + "/b1"));
             }
+            for (int n : o.prefill()) {
+                head.append(String.format(Locale.ROOT, " %9s", "pp" + n + "/s"));
+            }
             out.println(head);
             for (int round = 0; round < o.rounds(); round++) {
-                DecodeThroughput b1 = new DecodeThroughput(backend, 1, PROMPT, b1Len, BLOCK, 0);
-                List<DecodeThroughput> runs = new ArrayList<>();
-                for (int i = 0; i < o.batches().length; i++) {
-                    runs.add(new DecodeThroughput(backend, o.batches()[i], PROMPT, batchLen, BLOCK, firstBlock[i]));
-                }
                 List<MemoryBandwidth.Pass> passes = new ArrayList<>();
-                for (int slice = 0; slice < SLICES; slice++) {
-                    passes.add(bw.pass());
-                    b1.steps(share(o.tokens(), slice));
-                    for (DecodeThroughput run : runs) {
-                        run.steps(share(o.batchSteps(), slice));
-                    }
+                List<DecodeThroughput.Result> runs = decode.round(() -> passes.add(bw.pass()));
+                List<Prefill> prefill = new ArrayList<>();
+                for (int n : o.prefill()) {
+                    prefill.add(new Prefill(n, decode.prefillNanos(n)));
                 }
-                Round r = new Round(bw.aggregate(passes), b1.result(), runs.stream().map(DecodeThroughput::result).toList());
+                Round r = new Round(bw.aggregate(passes), runs.getFirst(), List.copyOf(runs.subList(1, runs.size())), List.copyOf(prefill));
                 report.rounds().add(r);
                 printRound(String.valueOf(round + 1), report, r, out);
             }
@@ -271,32 +281,43 @@ public final class Bench {
         }
     }
 
-    /** Slice {@code i} of {@code total} steps split over {@link #SLICES}. */
-    private static int share(int total, int i) {
-        return total * (i + 1) / SLICES - total * i / SLICES;
-    }
-
     private static void printRound(String label, ModelReport rep, Round r, PrintStream out) {
         double gbs = rep.weightGBs(r);
-        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7.1f %7.1f %9.1f %9.1f %5.0f%% %5.0f%%",
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7.1f %7.1f %9.1f %9.1f %5.0f%%",
                 label, r.bandwidth().copyGBs(), r.bandwidth().readGBs(), r.batch1().tokensPerSecond(), gbs,
-                100 * gbs / r.bandwidth().copyGBs(), 100 * gbs / r.bandwidth().readGBs()));
+                100 * gbs / r.bandwidth().readGBs()));
         for (DecodeThroughput.Result b : r.batched()) {
             line.append(String.format(Locale.ROOT, " %10.1f %7.2f", b.tokensPerSecond(), b.tokensPerSecond() / r.batch1().tokensPerSecond()));
+        }
+        for (Prefill p : r.prefill()) {
+            line.append(String.format(Locale.ROOT, " %9.1f", p.tokensPerSecond()));
         }
         out.println(line);
     }
 
     private static void printMedian(ModelReport rep, Options o, PrintStream out) {
-        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7.1f %7.1f %9.1f %9s %5.0f%% %5.0f%%",
-                "median", rep.copyGBs(), rep.readGBs(), rep.batch1TokensPerSecond(), "",
-                100 * rep.rooflineOfCopy(), 100 * rep.rooflineOfRead()));
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6s %7.1f %7.1f %9.1f %9s %5.0f%%",
+                "median", rep.copyGBs(), rep.readGBs(), rep.batch1TokensPerSecond(), "", 100 * rep.rooflineOfRead()));
         for (int i = 0; i < o.batches().length; i++) {
             line.append(String.format(Locale.ROOT, " %10.1f %7.2f", rep.batchedTokensPerSecond(i), rep.batchedRatio(i)));
         }
+        for (int i = 0; i < o.prefill().length; i++) {
+            line.append(String.format(Locale.ROOT, " %9.1f", rep.prefillTokensPerSecond(i)));
+        }
         out.println(line);
-        out.println("  (GB/s = 1e9 bytes/s; %copy, %read = batch-1 weight stream over that round's bandwidth;"
-                + " bN/b1 = throughput ratio within a round)");
+        out.println("  (GB/s = 1e9 bytes/s; copy counts bytes read + written, read is a read-only sum; %read = batch-1 weight"
+                + " stream over that round's read bandwidth, the roofline of a read-only stream; bN/b1 = throughput ratio"
+                + " within a round; ppN/s = prefill tokens/s of one N-token prompt)");
+        // the same figures in a fixed key=value form, for scripts (bench/compare-llamacpp.sh)
+        StringBuilder kv = new StringBuilder(String.format(Locale.ROOT, "  bench dtype=%s read_gbs=%.2f b1_tokens_per_s=%.2f",
+                rep.dtype().name(), rep.readGBs(), rep.batch1TokensPerSecond()));
+        for (int i = 0; i < o.batches().length; i++) {
+            kv.append(String.format(Locale.ROOT, " b%d_tokens_per_s=%.2f", o.batches()[i], rep.batchedTokensPerSecond(i)));
+        }
+        for (int i = 0; i < o.prefill().length; i++) {
+            kv.append(String.format(Locale.ROOT, " pp%d_tokens_per_s=%.2f", o.prefill()[i], rep.prefillTokensPerSecond(i)));
+        }
+        out.println(kv);
     }
 
     /** Writes the random model unless the folder already holds one made for this shape, dtype and seed. */

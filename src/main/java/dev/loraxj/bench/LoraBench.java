@@ -23,32 +23,33 @@ import java.util.Locale;
  * adapter from local disk (fetch, parse, check, convert, lay out). With several adapter dtypes, each
  * gets its own set of adapters (the same random weights, rounded) and its own column in the same run.
  * The adapters' extra time per step is set against the read bandwidth measured in each round, since
- * streaming their weights is what it costs.
+ * streaming their weights is what it costs. Decode is timed by {@link InterleavedDecode}, as in
+ * {@code bench}: the same positions (a 32-token prompt, then 64 steps), warm-up and bandwidth passes
+ * between slices, so the base column here and {@code bench}'s batch of the same size agree.
  * <pre>
  * java --add-modules jdk.incubator.vector -jar target/quarkus-app/quarkus-run.jar bench lora \
  *     [--shape 110m|tiny] [--dtype f32|bf16] [--adapter-dtype f32|bf16|f32,bf16] [--rank 16] [--adapters 32]
- *     [--steps 16] [--rounds 3] [--threads N] [--dir DIR] [--bw-mb 256]
+ *     [--prompt 32] [--steps 64] [--warmup 16] [--rounds 3] [--threads N] [--dir DIR] [--bw-mb 512]
  * </pre>
  */
 public final class LoraBench {
 
-    private static final int PROMPT = 8;
-    private static final int BLOCK = 16;
-    private static final int SLICES = 4;
     private static final String USAGE = "usage: bench lora [--shape 110m|tiny] [--dtype f32|bf16] [--adapter-dtype f32|bf16|f32,bf16]"
-            + " [--rank 16] [--adapters 32] [--steps 16] [--rounds 3] [--threads N] [--dir DIR] [--bw-mb 256]";
+            + " [--rank 16] [--adapters 32] [--prompt 32] [--steps 64] [--warmup 16] [--rounds 3] [--threads N] [--dir DIR] [--bw-mb 512]";
 
-    public record Options(String shape, DType dtype, List<DType> adapterDtypes, int rank, int adapters, int steps, int rounds,
-                          int threads, Path dir, long bandwidthBytes) {
+    public record Options(String shape, DType dtype, List<DType> adapterDtypes, int rank, int adapters, int prompt, int steps,
+                          int warmup, int rounds, int threads, Path dir, long bandwidthBytes) {
 
         static Options parse(String... args) {
             String shape = "110m";
             DType dtype = DType.F32;
             List<DType> adapterDtypes = List.of(DType.F32);
-            int rank = 16, adapters = 32, steps = 16, rounds = 3;
+            int rank = 16, adapters = 32, rounds = 3;
+            int prompt = InterleavedDecode.Schedule.PROMPT, steps = InterleavedDecode.Schedule.STEPS;
+            int warmup = InterleavedDecode.Schedule.WARMUP;
             int threads = Runtime.getRuntime().availableProcessors();
             Path dir = Path.of(System.getProperty("java.io.tmpdir"), "loraxj-bench");
-            long bw = 256L << 20;
+            long bw = 512L << 20; // bench's size: the same bandwidth passes between slices
             for (int i = 0; i + 1 < args.length; i += 2) {
                 String v = args[i + 1];
                 switch (args[i]) {
@@ -67,7 +68,9 @@ public final class LoraBench {
                     }
                     case "--rank" -> rank = Integer.parseInt(v);
                     case "--adapters" -> adapters = Integer.parseInt(v);
+                    case "--prompt" -> prompt = Integer.parseInt(v);
                     case "--steps" -> steps = Integer.parseInt(v);
+                    case "--warmup" -> warmup = Integer.parseInt(v);
                     case "--rounds" -> rounds = Integer.parseInt(v);
                     case "--threads" -> threads = Integer.parseInt(v);
                     case "--dir" -> dir = Path.of(v);
@@ -78,7 +81,7 @@ public final class LoraBench {
             if (args.length % 2 != 0) {
                 throw new IllegalArgumentException("missing value after " + args[args.length - 1]);
             }
-            return new Options(shape, dtype, adapterDtypes, rank, adapters, steps, rounds, threads, dir, bw);
+            return new Options(shape, dtype, adapterDtypes, rank, adapters, prompt, steps, warmup, rounds, threads, dir, bw);
         }
     }
 
@@ -116,7 +119,6 @@ public final class LoraBench {
         out.printf(Locale.ROOT, "loraxj lora bench: shape %s %s, %d adapters of rank %d on all seven linears, adapters in %s, %d threads%n",
                 o.shape(), o.dtype(), o.adapters(), o.rank(), dtypes, o.threads());
         int n = o.adapters();
-        int len = PROMPT + o.steps() + 4;
         try (Parallel pool = new Parallel(o.threads()); Checkpoint ckpt = Checkpoint.open(modelDir);
              CpuBackend backend = CpuBackend.load(ckpt, cfg, pool);
              MemoryBandwidth bandwidth = new MemoryBandwidth(pool, o.bandwidthBytes())) {
@@ -148,12 +150,18 @@ public final class LoraBench {
                 out.printf(Locale.ROOT, "adapter load, %s files (local disk, page cache warm): first %.1f ms, median %.1f ms, max %.1f ms; %.1f MB each in memory%n",
                         d, loadMillis[0], loadMedian[k], sorted[sorted.length - 1], bytes[k] / 1e6);
             }
-            int perRun = DecodeThroughput.blocksNeeded(n, len, BLOCK);
-            backend.allocateKvCache((1 + kinds) * perRun, BLOCK);
-            new DecodeThroughput(backend, n, PROMPT, len, BLOCK, 0).steps(4);
+            List<InterleavedDecode.Column> columns = new ArrayList<>(); // 0: the base model, last: batch 1
+            columns.add(InterleavedDecode.Column.base(n, o.steps()));
             for (int k = 0; k < kinds; k++) {
-                new DecodeThroughput(backend, n, PROMPT, len, BLOCK, (1 + k) * perRun, adapters[k]).steps(4);
+                columns.add(new InterleavedDecode.Column(n, adapters[k], o.steps()));
             }
+            // bench's batch-1 column too, so the base column has bench's neighbours: with only batch-32 runs around it, it
+            // read well above bench's and the server's figure for the same batch (the kernels are shared across batch shapes)
+            columns.add(InterleavedDecode.Column.base(1, o.steps()));
+            InterleavedDecode decode = new InterleavedDecode(backend, columns,
+                    new InterleavedDecode.Schedule(o.prompt(), o.warmup(), InterleavedDecode.Schedule.SLICES), 0);
+            bandwidth.warmUp();
+            out.printf(Locale.ROOT, "decode of %d sequences after a %d-token prompt, %d steps a round%n", n, o.prompt(), o.steps());
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "  %-6s %12s", "round", "base tok/s"));
             for (DType d : dtypes) {
                 header.append(String.format(Locale.ROOT, " %12s %7s", d.name().toLowerCase(Locale.ROOT) + " tok/s", "ratio"));
@@ -170,25 +178,15 @@ public final class LoraBench {
                 extra.add(new ArrayList<>());
             }
             for (int round = 0; round < o.rounds(); round++) {
-                // The adapters' cost is memory traffic: measure the read bandwidth it is bound by in each round.
-                read.add(bandwidth.aggregate(List.of(bandwidth.pass())).readGBs());
-                DecodeThroughput[] runs = new DecodeThroughput[1 + kinds]; // 0: the base model
-                runs[0] = new DecodeThroughput(backend, n, PROMPT, len, BLOCK, 0);
-                for (int k = 0; k < kinds; k++) {
-                    runs[1 + k] = new DecodeThroughput(backend, n, PROMPT, len, BLOCK, (1 + k) * perRun, adapters[k]);
-                }
-                for (int slice = 0; slice < SLICES; slice++) {
-                    int steps = o.steps() * (slice + 1) / SLICES - o.steps() * slice / SLICES;
-                    // Rotate who goes first, so drift in the host's speed does not favour one run.
-                    for (int i = 0; i < runs.length; i++) {
-                        runs[(slice + i) % runs.length].steps(steps);
-                    }
-                }
-                double bt = runs[0].result().tokensPerSecond();
+                // The adapters' cost is memory traffic: the read bandwidth it is bound by, measured in this round's slices.
+                List<MemoryBandwidth.Pass> passes = new ArrayList<>();
+                List<DecodeThroughput.Result> runs = decode.round(() -> passes.add(bandwidth.pass()));
+                read.add(bandwidth.aggregate(passes).readGBs());
+                double bt = runs.get(0).tokensPerSecond();
                 base.add(bt);
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-6d %12.1f", round + 1, bt));
                 for (int k = 0; k < kinds; k++) {
-                    double lt = runs[1 + k].result().tokensPerSecond();
+                    double lt = runs.get(1 + k).tokensPerSecond();
                     lora.get(k).add(lt);
                     ratios.get(k).add(lt / bt);
                     extra.get(k).add(1e3 * n / lt - 1e3 * n / bt);

@@ -7,6 +7,7 @@ import dev.loraxj.model.Tokenizer;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,34 +30,41 @@ import java.util.function.Function;
  *       server without it;</li>
  *   <li>preemption: a KV pool at 50% of the burst's working set against 100%;</li>
  *   <li>scaling: throughput and TTFT p50 against the number of distinct adapters, and the base model,
- *       written as CSV and PNG.</li>
+ *       written as CSV and PNG;</li>
+ *   <li>load (only when asked for): {@link ServeLoad}, tokens/s, TTFT p50/p90 and latency p50 of N clients on the
+ *       OpenAI wire, for each adapter mix of {@code --adapters} (0: the base model), against the packaged server or,
+ *       with {@code --url}, another server such as llama-server.</li>
  * </ol>
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar target/quarkus-app/quarkus-run.jar bench serve \
  *     [--shape 110m|tiny] [--clients 256] [--tokens 16] [--prompt-tokens 16] [--max-total 2048] [--adapters 1,8,32,128,256]
  *     [--rank 8] [--prefix-clients 64] [--system-tokens 512] [--prefix-adapters 8] [--prefix-new-tokens 8] [--rounds 1]
  *     [--threads N] [--figures concurrency,prefix,preemption,scaling] [--out DIR] [--dir DIR] [--jar JAR]
- *     [--tokenizer DIR] [--timeout SECONDS]
+ *     [--tokenizer DIR] [--timeout SECONDS] [--url http://127.0.0.1:8080 (load only)]
  * </pre>
  */
 public final class ServeBench {
 
     static final List<String> FIGURES = List.of("concurrency", "preemption", "scaling", "prefix");
+    /** Every figure, in run order; {@code load} runs only when asked for. */
+    static final List<String> ALL_FIGURES = List.of("concurrency", "preemption", "scaling", "prefix", "load");
     private static final String USAGE = "usage: bench serve [--shape 110m|tiny] [--clients N] [--tokens N] [--prompt-tokens N]"
             + " [--max-total N] [--adapters 1,8,32,128,256] [--rank N] [--prefix-clients N] [--system-tokens N]"
             + " [--prefix-adapters N] [--prefix-new-tokens N] [--rounds N] [--threads N]"
-            + " [--figures concurrency,prefix,preemption,scaling] [--out DIR] [--dir DIR] [--jar JAR] [--tokenizer DIR] [--timeout S]";
+            + " [--figures concurrency,prefix,preemption,scaling,load] [--out DIR] [--dir DIR] [--jar JAR] [--tokenizer DIR] [--timeout S]"
+            + " [--url URL]";
 
     /**
      * @param clients       concurrent clients of the concurrency, preemption and scaling figures
      * @param tokens        tokens each of those clients receives (the issue's full size: 256)
      * @param maxTotal      the servers' max-total-tokens: what the old rule reserves for a request without max_new_tokens
      * @param adapterCounts distinct adapters of the scaling figure
-     * @param figures       which figures to run, in {@link #FIGURES} order
+     * @param figures       which figures to run, in {@link #ALL_FIGURES} order
+     * @param url           null: the load figure starts the packaged server; else the server it runs against
      */
     public record Options(String shape, int clients, int tokens, int promptTokens, int maxTotal, int[] adapterCounts, int rank,
                           int prefixClients, int systemTokens, int prefixAdapters, int prefixNewTokens, int rounds, int threads,
-                          Set<String> figures, Path out, Path dir, Path jar, Path tokenizer, Duration timeout) {
+                          Set<String> figures, Path out, Path dir, Path jar, Path tokenizer, Duration timeout, URI url) {
 
         public static Options parse(String... args) {
             String shape = "110m";
@@ -70,6 +78,7 @@ public final class ServeBench {
             Path jar = runningJar();
             Path tokenizer = Path.of("..", "shared", "models", "stories260K");
             int timeout = 900;
+            URI url = null;
             for (int i = 0; i < args.length; i += 2) {
                 String a = args[i];
                 if (a.equals("--help") || a.equals("-h")) {
@@ -85,7 +94,7 @@ public final class ServeBench {
                     case "--tokens" -> tokens = positive(a, v);
                     case "--prompt-tokens" -> promptTokens = positive(a, v);
                     case "--max-total" -> maxTotal = positive(a, v);
-                    case "--adapters" -> adapters = Arrays.stream(v.split(",")).mapToInt(s -> positive(a, s.trim())).sorted().distinct().toArray();
+                    case "--adapters" -> adapters = Arrays.stream(v.split(",")).mapToInt(s -> nonNegative(a, s.trim())).sorted().distinct().toArray();
                     case "--rank" -> rank = positive(a, v);
                     case "--prefix-clients" -> prefixClients = positive(a, v);
                     case "--system-tokens" -> systemTokens = positive(a, v);
@@ -96,18 +105,28 @@ public final class ServeBench {
                     case "--figures" -> {
                         Set<String> want = new LinkedHashSet<>();
                         for (String f : v.split(",")) {
-                            if (!FIGURES.contains(f.trim())) {
-                                throw new IllegalArgumentException("unknown figure '" + f + "' (use " + String.join(",", FIGURES) + ")");
+                            if (!ALL_FIGURES.contains(f.trim())) {
+                                throw new IllegalArgumentException("unknown figure '" + f + "' (use " + String.join(",", ALL_FIGURES) + ")");
                             }
                             want.add(f.trim());
                         }
-                        figures = new LinkedHashSet<>(FIGURES.stream().filter(want::contains).toList());
+                        figures = new LinkedHashSet<>(ALL_FIGURES.stream().filter(want::contains).toList());
                     }
                     case "--out" -> out = Path.of(v);
                     case "--dir" -> dir = Path.of(v);
                     case "--jar" -> jar = Path.of(v);
                     case "--tokenizer" -> tokenizer = Path.of(v);
                     case "--timeout" -> timeout = positive(a, v);
+                    case "--url" -> {
+                        try {
+                            url = URI.create(v);
+                        } catch (IllegalArgumentException e) {
+                            throw new IllegalArgumentException("--url needs a URL such as http://127.0.0.1:8080, got '" + v + "'", e);
+                        }
+                        if (!"http".equals(url.getScheme()) || url.getHost() == null) {
+                            throw new IllegalArgumentException("--url needs an http URL such as http://127.0.0.1:8080, got '" + v + "'");
+                        }
+                    }
                     default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
                 }
             }
@@ -120,9 +139,15 @@ public final class ServeBench {
                 throw new IllegalArgumentException("--max-total (" + maxTotal + ") must exceed --prompt-tokens + --tokens ("
                         + (promptTokens + tokens) + ")");
             }
+            if (figures.contains("scaling") && Arrays.stream(adapters).noneMatch(n -> n > 0)) {
+                throw new IllegalArgumentException("the scaling figure needs an adapter count above 0 in --adapters");
+            }
+            if (url != null && !figures.equals(Set.of("load"))) {
+                throw new IllegalArgumentException("--url runs the load figure only: add --figures load");
+            }
             return new Options(shape, clients, tokens, promptTokens, maxTotal, adapters, rank, prefixClients, systemTokens,
                     prefixAdapters, prefixNew, rounds, threads, Set.copyOf(figures), out != null ? out : dir.resolve("serve"),
-                    dir, jar, tokenizer, Duration.ofSeconds(timeout));
+                    dir, jar, tokenizer, Duration.ofSeconds(timeout), url);
         }
 
         /** The quarkus-run.jar this process runs from, else the one a build leaves under target/. */
@@ -145,6 +170,15 @@ public final class ServeBench {
             }
             throw new IllegalArgumentException(option + " needs a positive integer, got '" + value + "'");
         }
+
+        private static int nonNegative(String option, String value) {
+            return value.equals("0") ? 0 : positive(option, value);
+        }
+
+        /** The adapter counts above 0 (a scaling point; the base model is always measured beside them). */
+        int[] adapterPoints() {
+            return Arrays.stream(adapterCounts).filter(n -> n > 0).toArray();
+        }
     }
 
     /** Figure 1, medians over rounds; peaks are the engines' own loraxj_batch_size_max. */
@@ -166,7 +200,7 @@ public final class ServeBench {
     }
 
     /** Null for a figure that was not asked for. */
-    public record Report(Concurrency concurrency, Prefix prefix, Preemption preemption, Scaling scaling) {
+    public record Report(Concurrency concurrency, Prefix prefix, Preemption preemption, Scaling scaling, List<ServeLoad.Point> load) {
     }
 
     private ServeBench() {
@@ -200,7 +234,7 @@ public final class ServeBench {
             Prefix px = null;
             if (o.figures().contains("concurrency") || o.figures().contains("preemption") || o.figures().contains("scaling")) {
                 ServeSetup.Adapters adapters = o.figures().contains("scaling")
-                        ? s.adapters(o.adapterCounts()[o.adapterCounts().length - 1]) : ServeSetup.Adapters.NONE;
+                        ? s.adapters(o.adapterPoints()[o.adapterPoints().length - 1]) : ServeSetup.Adapters.NONE;
                 List<String> prompts = s.clientPrompts();
                 int workingSet = s.workingSet(prompts, o.tokens() + 1); // +1: a stopped client's cancel lands a step later
                 int pool = Math.max(workingSet, o.maxTotal()); // a server's pool holds at least one max-total-tokens request
@@ -220,13 +254,31 @@ public final class ServeBench {
             if (o.figures().contains("prefix")) {
                 px = prefix(s);
             }
-            Report report = new Report(c, px, p, sc);
+            List<ServeLoad.Point> load = o.figures().contains("load") ? load(s) : null;
+            Report report = new Report(c, px, p, sc, load);
             summary(report, out);
             out.printf(Locale.ROOT, "bench serve finished in %.0f s; server logs and the scaling CSV/PNG are in %s%n",
                     (System.nanoTime() - started) / 1e9, o.out().toAbsolutePath());
             return report;
         } catch (IOException e) {
             throw new IllegalStateException("cannot write to " + o.out() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static List<ServeLoad.Point> load(ServeSetup s) {
+        Options o = s.o;
+        int most = o.adapterCounts()[o.adapterCounts().length - 1];
+        if (o.url() != null) {
+            // the other server is asked for adapters a0..a{n-1} by name; it must serve them itself
+            return ServeLoad.run(s, new StreamingLoad.ExternalServer(o.url()), new ServeSetup.Adapters(null, most, 0));
+        }
+        ServeSetup.Adapters adapters = most > 0 ? s.adapters(most) : ServeSetup.Adapters.NONE;
+        List<String> prompts = s.clientPrompts();
+        int maxTotal = Math.max(o.maxTotal(), prompts.stream().mapToInt(s.prompts::length).max().orElse(0) + o.tokens() + 1);
+        int pool = Math.max(s.workingSet(prompts, o.tokens() + 1), maxTotal);
+        try (ServerProcess server = s.server("load", pool, maxTotal, o.clients(), true, false, adapters)) {
+            s.warm(server, adapters);
+            return ServeLoad.run(s, server, adapters);
         }
     }
 
@@ -243,6 +295,13 @@ public final class ServeBench {
         }
         if (r.preemption() != null) {
             out.printf(Locale.ROOT, "  3. 50%% / 100%% pool throughput: %.2f%n", r.preemption().ratio());
+        }
+        if (r.load() != null) {
+            for (ServeLoad.Point p : r.load()) {
+                out.printf(Locale.ROOT, "  load, %s: %.1f tok/s, TTFT p50 %.3f s, p90 %.3f s, latency p50 %.3f s (%d clients x %d tokens)%n",
+                        p.adapters() == 0 ? "base" : p.adapters() + " adapters", p.tokensPerSecond(), p.ttftP50(), p.ttftP90(),
+                        p.latencyP50(), p.clients(), p.tokens());
+            }
         }
         if (r.scaling() != null) {
             ScalingChart.Point last = r.scaling().points().getLast();
@@ -349,7 +408,7 @@ public final class ServeBench {
 
     private static Scaling scaling(ServeSetup s, ServerProcess server, List<String> prompts, ServeSetup.Adapters adapters) {
         Options o = s.o;
-        int[] counts = o.adapterCounts();
+        int[] counts = o.adapterPoints();
         s.out.printf(Locale.ROOT, "%n4. scaling with adapters: %d clients with max_new_tokens %d; client i uses adapter i mod n;"
                 + " points in rotating order each round; the base model (no adapter) measured in the same rounds%n", o.clients(), o.tokens());
         if (counts[counts.length - 1] > o.clients()) {

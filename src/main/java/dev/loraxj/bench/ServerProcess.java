@@ -20,12 +20,17 @@ import java.util.concurrent.TimeUnit;
  * {@code bench serve} and {@code bench route}. It is killed on {@link #close()} and, should the bench die first, by a
  * shutdown hook.
  */
-final class ServerProcess implements AutoCloseable {
+final class ServerProcess implements StreamingLoad.Server, AutoCloseable {
 
     /** The JDK's HTTP client loads the default TLS trust store and logs every certificate at DEBUG; the bench's console is for figures. */
     private static final java.util.logging.Logger QUIET_TLS = java.util.logging.Logger.getLogger("jdk.event.security");
 
     static {
+        QUIET_TLS.setLevel(java.util.logging.Level.WARNING);
+    }
+
+    /** Loads this class, whose static block quiets the JDK's TLS logger, for clients that start no server. */
+    static void quietTls() {
         QUIET_TLS.setLevel(java.util.logging.Level.WARNING);
     }
 
@@ -152,7 +157,18 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
-    double metric(String name) {
+    @Override
+    public URI base() {
+        return base;
+    }
+
+    @Override
+    public HttpClient http() {
+        return http;
+    }
+
+    @Override
+    public double metric(String name) {
         return metrics().getOrDefault(name, Double.NaN);
     }
 
@@ -175,7 +191,8 @@ final class ServerProcess implements AutoCloseable {
      * Waits until nothing runs or waits in the engine: the sequences of clients that stopped reading
      * are dropped at the engine's next step, after the clients have already gone.
      */
-    void awaitIdle(Duration timeout) {
+    @Override
+    public void awaitIdle(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             Map<String, Double> m = metrics();
@@ -191,7 +208,8 @@ final class ServerProcess implements AutoCloseable {
         return name;
     }
 
-    String logTail() {
+    @Override
+    public String logTail() {
         try {
             List<String> lines = Files.readAllLines(log);
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));

@@ -8,6 +8,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * One burst of concurrent clients against a server: each client sends one request to
- * {@code POST /generate_stream} at the same moment, on its own virtual thread and its own HTTP/1.1
+ * {@code POST /generate_stream} (or, on the OpenAI wire, a streamed {@code POST /v1/completions},
+ * which llama-server speaks too) at the same moment, on its own virtual thread and its own HTTP/1.1
  * connection, and reads the server-sent events. Meanwhile the server's running-sequence gauge is
  * sampled. Bounded: every client gives up at the round's deadline, and reads at most a fixed number
  * of events.
@@ -35,6 +38,50 @@ final class StreamingLoad {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long SAMPLE_MILLIS = 1000; // a /metrics scrape costs ~20 ms of the server's CPU
 
+    /** What a burst runs against: a loraxj server this bench started, or any other server by its URL. */
+    interface Server {
+        URI base();
+
+        HttpClient http();
+
+        /** A loraxj metric; fails on a server without them. */
+        double metric(String name);
+
+        /** Returns once the server runs nothing (a no-op where it cannot tell). */
+        void awaitIdle(Duration timeout);
+
+        String logTail();
+    }
+
+    /** A server this bench did not start, such as llama-server, reached by its base URL over the OpenAI wire. */
+    record ExternalServer(URI base, HttpClient http) implements Server {
+        static {
+            ServerProcess.quietTls(); // its HTTP client logs every trusted certificate at DEBUG otherwise
+        }
+
+        ExternalServer(URI base) {
+            this(base, HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build());
+        }
+
+        @Override
+        public double metric(String name) {
+            throw new IllegalStateException(base + " is not a loraxj server: no " + name);
+        }
+
+        @Override
+        public void awaitIdle(Duration timeout) {
+            // every stream has ended; such a server frees its slots as it sends the last event
+        }
+
+        @Override
+        public String logTail() {
+            return "(" + base + " is not started by the bench; see its own log)";
+        }
+    }
+
+    /** LoRAX's {@code /generate_stream}, or OpenAI's streamed {@code /v1/completions} (model = the adapter, "" the base). */
+    enum Wire { LORAX, OPENAI }
+
     /**
      * One client's request.
      *
@@ -43,13 +90,27 @@ final class StreamingLoad {
      * @param stopAfter    the client closes the stream after this many tokens, as if EOS had come (0: reads to the end)
      * @param cacheSalt    null: the common prefix-cache pool
      */
-    record Request(String inputs, String adapterId, Integer maxNewTokens, int stopAfter, String cacheSalt) {
+    record Request(String inputs, String adapterId, Integer maxNewTokens, int stopAfter, String cacheSalt, Wire wire) {
+        Request(String inputs, String adapterId, Integer maxNewTokens, int stopAfter, String cacheSalt) {
+            this(inputs, adapterId, maxNewTokens, stopAfter, cacheSalt, Wire.LORAX);
+        }
     }
 
-    /** What one client saw; times from the burst's start. {@code error} null when it succeeded. */
-    record ClientResult(long sentNanos, long firstTokenNanos, long endNanos, int tokens, String error) {
+    /**
+     * What one client saw; times from the burst's start. {@code error} null when it succeeded;
+     * {@code promptTokens} as the server counted them (OpenAI usage), -1 where it did not say.
+     */
+    record ClientResult(long sentNanos, long firstTokenNanos, long endNanos, int tokens, String error, int promptTokens) {
+        ClientResult(long sentNanos, long firstTokenNanos, long endNanos, int tokens, String error) {
+            this(sentNanos, firstTokenNanos, endNanos, tokens, error, -1);
+        }
+
         long ttftNanos() {
             return firstTokenNanos - sentNanos;
+        }
+
+        long latencyNanos() {
+            return endNanos - sentNanos;
         }
     }
 
@@ -74,6 +135,16 @@ final class StreamingLoad {
             return quantile(v, q);
         }
 
+        /** The q-quantile (nearest rank) of a client's whole request, send to last event, in seconds. */
+        double latencySeconds(double q) {
+            return quantile(clients.stream().mapToDouble(c -> c.latencyNanos() / 1e9).toArray(), q);
+        }
+
+        /** Mean prompt tokens as the server counted them, NaN where it did not say. */
+        double meanPromptTokens() {
+            return clients.stream().filter(c -> c.promptTokens() >= 0).mapToInt(ClientResult::promptTokens).average().orElse(Double.NaN);
+        }
+
         List<String> errors() {
             return clients.stream().map(ClientResult::error).filter(e -> e != null).distinct().toList();
         }
@@ -83,7 +154,7 @@ final class StreamingLoad {
     }
 
     /** Runs every request at once against {@code server}; fails if any client fails or the deadline passes. */
-    static Round run(ServerProcess server, List<Request> requests, Duration timeout) {
+    static Round run(Server server, List<Request> requests, Duration timeout) {
         int n = requests.size();
         AtomicReferenceArray<InputStream> open = new AtomicReferenceArray<>(n);
         CountDownLatch go = new CountDownLatch(1);
@@ -154,18 +225,21 @@ final class StreamingLoad {
         }
     }
 
-    private static ClientResult one(ServerProcess server, Request r, long t0, Duration timeout,
+    private static ClientResult one(Server server, Request r, long t0, Duration timeout,
                                     AtomicReferenceArray<InputStream> open, int slot) {
         long sent = System.nanoTime() - t0;
         long first = -1;
         int tokens = 0;
         // the stream's own events bound the loop; this guards against a server that never stops
         int maxEvents = (r.maxNewTokens() != null ? r.maxNewTokens() : Math.max(r.stopAfter(), 1)) + 16;
+        if (r.wire() == Wire.OPENAI) {
+            return OpenAiStream.one(server, r, t0, timeout, open, slot, maxEvents);
+        }
         try {
-            HttpRequest req = HttpRequest.newBuilder(server.base.resolve("/generate_stream"))
+            HttpRequest req = HttpRequest.newBuilder(server.base().resolve("/generate_stream"))
                     .timeout(timeout).header("Content-Type", "application/json").header("Accept", "text/event-stream")
                     .POST(HttpRequest.BodyPublishers.ofString(body(r))).build();
-            HttpResponse<InputStream> resp = server.http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> resp = server.http().send(req, HttpResponse.BodyHandlers.ofInputStream());
             InputStream in = resp.body();
             open.set(slot, in);
             if (resp.statusCode() != 200) {
@@ -227,7 +301,7 @@ final class StreamingLoad {
         return root.toString();
     }
 
-    private static void closeQuietly(InputStream in) {
+    static void closeQuietly(InputStream in) {
         if (in != null) {
             try {
                 in.close();

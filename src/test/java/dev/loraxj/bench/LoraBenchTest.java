@@ -21,7 +21,7 @@ class LoraBenchTest {
 
     @Test
     void runsOnTheTinyShapeWithF32AndBf16AdaptersSideBySide() {
-        LoraBench.Options o = LoraBench.Options.parse("--shape", "tiny", "--adapters", "3", "--rank", "4", "--steps", "4",
+        LoraBench.Options o = LoraBench.Options.parse("--shape", "tiny", "--adapters", "3", "--rank", "4", "--steps", "4", "--warmup", "2", "--prompt", "8",
                 "--rounds", "1", "--threads", "2", "--adapter-dtype", "f32,bf16", "--bw-mb", "8", "--dir", tmp.toString());
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         LoraBench.Report r = LoraBench.run(o, new PrintStream(bytes, true, StandardCharsets.UTF_8));

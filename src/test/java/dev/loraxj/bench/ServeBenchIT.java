@@ -54,4 +54,24 @@ class ServeBenchIT {
             assertTrue(text.contains(line), line + " in\n" + text);
         }
     }
+
+    @Test
+    void theLoadFigureStreamsOpenAiCompletionsForTheBaseModelAndAnAdapterMix() {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        assertTrue(Files.isRegularFile(jar), "package the server first: " + jar.toAbsolutePath());
+        ServeBench.Options o = ServeBench.Options.parse("--shape", "tiny", "--figures", "load", "--clients", "6", "--tokens", "5",
+                "--prompt-tokens", "8", "--max-total", "96", "--adapters", "0,2", "--rank", "4", "--rounds", "1", "--threads", "1",
+                "--timeout", "60", "--dir", tmp.toString(), "--jar", jar.toString(), "--tokenizer", SharedAssets.stories260K().toString());
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ServeBench.Report r = assertTimeoutPreemptively(Duration.ofSeconds(120),
+                () -> ServeBench.run(o, new PrintStream(bytes, true, StandardCharsets.UTF_8)));
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        assertEquals(2, r.load().size(), text);
+        for (ServeLoad.Point p : r.load()) {
+            assertTrue(p.tokensPerSecond() > 0 && p.ttftP50() > 0 && p.ttftP90() >= p.ttftP50() && p.latencyP50() >= p.ttftP50(), text);
+            assertEquals(5.0, p.meanTokens(), 0.0, "EOS ignored: every client gets max_tokens: " + text);
+            assertTrue(p.promptTokens() > 0, "the server reported its prompt tokens: " + text);
+        }
+        assertTrue(text.contains("load adapters=0 clients=6 tokens=5 tokens_per_s=") && text.contains("load adapters=2 "), text);
+    }
 }

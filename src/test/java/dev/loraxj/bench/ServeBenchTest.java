@@ -11,6 +11,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,6 +41,38 @@ class ServeBenchTest {
         assertThrows(IllegalArgumentException.class, () -> ServeBench.Options.parse("--tokens"));
         assertThrows(IllegalArgumentException.class, () -> ServeBench.Options.parse("--max-total", "32", "--tokens", "32"),
                 "a request must fit in max-total-tokens");
+    }
+
+    @Test
+    void theLoadFigureRunsOnlyWhenAskedAndTakesTheBaseModelAsZeroAdapters() {
+        assertFalse(ServeBench.Options.parse().figures().contains("load"), "not in the default figures");
+        ServeBench.Options o = ServeBench.Options.parse("--figures", "load", "--adapters", "0,4", "--url", "http://127.0.0.1:8080");
+        assertEquals(Set.of("load"), o.figures());
+        assertArrayEquals(new int[] {0, 4}, o.adapterCounts());
+        assertArrayEquals(new int[] {4}, o.adapterPoints());
+        assertEquals(java.net.URI.create("http://127.0.0.1:8080"), o.url());
+        assertThrows(IllegalArgumentException.class, () -> ServeBench.Options.parse("--url", "http://127.0.0.1:8080"),
+                "--url runs the load figure only");
+        assertThrows(IllegalArgumentException.class, () -> ServeBench.Options.parse("--figures", "load", "--url", "ftp://x"));
+        assertThrows(IllegalArgumentException.class, () -> ServeBench.Options.parse("--figures", "scaling", "--adapters", "0"),
+                "scaling needs an adapter count");
+        assertThrows(IllegalArgumentException.class, () -> ServeBench.Options.parse("--figures", "load", "--adapters", "-1"));
+    }
+
+    @Test
+    void anOpenAiClientAsksForGreedyTokensWithoutEosAndTheAdapterAsModel() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(OpenAiStream.body(
+                new StreamingLoad.Request("hi", "a3", 8, 0, null, StreamingLoad.Wire.OPENAI), true));
+        assertEquals("a3", json.path("model").asText());
+        assertEquals(8, json.path("max_tokens").asInt());
+        assertEquals(0, json.path("temperature").asInt());
+        assertTrue(json.path("stream").asBoolean() && json.path("stream_options").path("include_usage").asBoolean());
+        assertTrue(json.path("ignore_eos").asBoolean() && json.path("ignore_eos_token").asBoolean(), "to another server: llama-server's field too");
+        assertEquals("", new com.fasterxml.jackson.databind.ObjectMapper().readTree(OpenAiStream.body(
+                new StreamingLoad.Request("hi", null, 8, 0, null, StreamingLoad.Wire.OPENAI), false)).path("model").asText(), "the base model");
+        assertTrue(new com.fasterxml.jackson.databind.ObjectMapper().readTree(OpenAiStream.body(
+                new StreamingLoad.Request("hi", null, 8, 0, null, StreamingLoad.Wire.OPENAI), false)).path("ignore_eos").isMissingNode(),
+                "loraxj refuses llama-server's field");
     }
 
     @Test
