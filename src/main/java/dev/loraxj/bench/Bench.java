@@ -201,15 +201,20 @@ public final class Bench {
             LoraBench.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
-        Options opts;
+        runOrExit(args, Options::parse, o -> run(o, System.out));
+    }
+
+    /** A bench's main: its options parsed from {@code args}, then {@code run}; bad options print why and exit with 2. */
+    static <O> void runOrExit(String[] args, java.util.function.Function<String[], O> parse, java.util.function.Consumer<O> run) {
+        O options;
         try {
-            opts = Options.parse(args);
+            options = parse.apply(args);
         } catch (RuntimeException e) {
             System.err.println(e.getMessage());
             System.exit(2);
             return;
         }
-        run(opts, System.out);
+        run.accept(options);
     }
 
     public static Report run(Options o, PrintStream out) {

@@ -99,15 +99,7 @@ public final class LoraBench {
     }
 
     public static void main(String[] args) {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (RuntimeException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        run(o, System.out);
+        Bench.runOrExit(args, Options::parse, o -> run(o, System.out));
     }
 
     public static Report run(Options o, PrintStream out) {

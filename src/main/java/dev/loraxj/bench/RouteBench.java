@@ -145,22 +145,12 @@ public final class RouteBench {
     }
 
     public static void main(String[] args) {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (RuntimeException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        run(o, System.out);
+        Bench.runOrExit(args, Options::parse, o -> run(o, System.out));
     }
 
     public static Report run(Options o, PrintStream out) {
         long started = System.nanoTime();
-        Path model = o.dir().resolve(o.shape() + "-f32");
-        Bench.ensureModel(model, o.shape(), DType.F32, out);
-        ServeSetup.copyTokenizer(o.tokenizer(), model);
+        Path model = ServeSetup.servedModel(o.dir(), o.shape(), o.tokenizer(), out);
         ModelConfig cfg = ModelConfig.load(model);
         Path root = o.dir().resolve(o.shape() + "-route-r" + o.rank() + "-qkvo-f32");
         long bytesEach = writeAdapters(root, cfg, o, out);

@@ -1,6 +1,5 @@
 package dev.loraxj.bench;
 
-import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.RandomLlama;
 import dev.loraxj.model.Tokenizer;
@@ -207,22 +206,12 @@ public final class ServeBench {
     }
 
     public static void main(String[] args) {
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (RuntimeException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        run(o, System.out);
+        Bench.runOrExit(args, Options::parse, o -> run(o, System.out));
     }
 
     public static Report run(Options o, PrintStream out) {
         long started = System.nanoTime();
-        Path model = o.dir().resolve(o.shape() + "-f32");
-        Bench.ensureModel(model, o.shape(), DType.F32, out);
-        ServeSetup.copyTokenizer(o.tokenizer(), model);
+        Path model = ServeSetup.servedModel(o.dir(), o.shape(), o.tokenizer(), out);
         ModelConfig cfg = ModelConfig.load(model);
         try (Tokenizer tok = Tokenizer.load(model)) {
             Files.createDirectories(o.out());

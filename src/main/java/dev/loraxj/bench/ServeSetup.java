@@ -191,6 +191,14 @@ final class ServeSetup {
         return Math.toIntExact(blocks * BLOCK);
     }
 
+    /** The random F32 model of {@code shape} under {@code dir} (written once), with the tokenizer of {@code tokenizer} beside it, for a server to load. */
+    static Path servedModel(Path dir, String shape, Path tokenizer, PrintStream out) {
+        Path model = dir.resolve(shape + "-f32");
+        Bench.ensureModel(model, shape, DType.F32, out);
+        copyTokenizer(tokenizer, model);
+        return model;
+    }
+
     static void copyTokenizer(Path from, Path model) {
         for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
             Path src = from.resolve(f);

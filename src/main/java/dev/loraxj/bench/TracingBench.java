@@ -1,7 +1,6 @@
 package dev.loraxj.bench;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
 import dev.loraxj.model.Tokenizer;
 
@@ -47,9 +46,7 @@ public final class TracingBench {
     }
 
     public static Report run(ServeBench.Options o, PrintStream out) {
-        Path model = o.dir().resolve(o.shape() + "-f32");
-        Bench.ensureModel(model, o.shape(), DType.F32, out);
-        ServeSetup.copyTokenizer(o.tokenizer(), model);
+        Path model = ServeSetup.servedModel(o.dir(), o.shape(), o.tokenizer(), out);
         ModelConfig cfg = ModelConfig.load(model);
         AtomicLong exports = new AtomicLong();
         AtomicLong bytes = new AtomicLong();
