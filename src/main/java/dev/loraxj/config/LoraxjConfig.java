@@ -128,6 +128,20 @@ public interface LoraxjConfig {
 
     BenchOnly bench();
 
+    Cpu cpu();
+
+    /** The CPU backend's kernels. */
+    interface Cpu {
+
+        /**
+         * The vector width the kernels run on: auto (the JIT's preferred), 256 or 512. The kernels fix their
+         * species at class load, so {@code backend/cpu/CpuVectors} reads it as a system property
+         * ({@code -Dloraxj.cpu.vector-bits}); it is declared here so the server accepts it and documents it.
+         */
+        @WithDefault("auto")
+        String vectorBits();
+    }
+
     /** Switches the benchmarks flip to compare against the past; not for serving. */
     interface BenchOnly {
 
