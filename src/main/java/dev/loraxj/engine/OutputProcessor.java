@@ -208,14 +208,17 @@ final class OutputProcessor {
     private String finalText(Sequence s) {
         int[] t = s.tokens();
         int ctx = s.promptLength() - 1;
-        // constrained output stays byte for byte what the grammar made (no clean-up of spaces)
-        boolean exact = s.grammar() != null;
-        String prefix = exact ? tokenizer.decodeExact(t, ctx, s.promptLength(), true) : tokenizer.decode(t, ctx, s.promptLength(), true);
-        String full = exact ? tokenizer.decodeExact(t, ctx, s.length(), true) : tokenizer.decode(t, ctx, s.length(), true);
+        String prefix = decode(s, ctx, s.promptLength());
+        String full = decode(s, ctx, s.length());
         if (full.startsWith(prefix)) {
             return full.substring(prefix.length());
         }
-        return tokenizer.decode(t, s.promptLength(), s.length(), true);
+        return decode(s, s.promptLength(), s.length());
+    }
+
+    /** Constrained output stays byte for byte what the grammar made: no clean-up of spaces. */
+    private String decode(Sequence s, int from, int to) {
+        return s.grammar() != null ? tokenizer.decodeExact(s.tokens(), from, to, true) : tokenizer.decode(s.tokens(), from, to, true);
     }
 
     private boolean isEos(int id) {

@@ -58,14 +58,15 @@ public final class Sampler {
             if (grammar.fits(id, remaining)) {
                 return id;
             }
-            if (refused == this.refused.length) {
-                this.refused = java.util.Arrays.copyOf(this.refused, refused * 2);
+            if (refused == refusedIds.length) {
+                refusedIds = java.util.Arrays.copyOf(refusedIds, refused * 2);
             }
-            this.refused[refused++] = id;
+            refusedIds[refused++] = id;
         }
     }
 
-    private int[] refused = new int[8];
+    /** Draws refused this step for leaving too little room to finish, masked before the next draw. */
+    private int[] refusedIds = new int[8];
 
     private int choose(float[] logits, int offset, int[] history, int historyLength, int promptLength, GrammarState grammar, int refusedCount) {
         float[] scores = distribution.scores();
@@ -75,7 +76,7 @@ public final class Sampler {
         }
         if (grammar != null) {
             for (int i = 0; i < refusedCount; i++) {
-                scores[refused[i]] = Float.NEGATIVE_INFINITY;
+                scores[refusedIds[i]] = Float.NEGATIVE_INFINITY;
             }
             if (grammar.mask(scores, 0, vocab) - refusedCount <= 0) {
                 return -1;

@@ -66,6 +66,10 @@ final class CodePoints {
         return union(List.of(complement(), other)).complement();
     }
 
+    CodePoints intersect(CodePoints other) {
+        return minus(other.complement());
+    }
+
     boolean isEmpty() {
         return ranges.length == 0;
     }

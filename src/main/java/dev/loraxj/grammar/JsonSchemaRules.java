@@ -35,8 +35,8 @@ final class JsonSchemaRules {
     private static final Set<String> NUMERIC = Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
     static final List<String> FORMATS = List.of("date", "time", "date-time", "uuid", "email", "ipv4");
 
-    private static final Rx SEPARATOR = Rx.seq(JsonText.WS, Rx.literal(","), JsonText.WS);
-    private static final Rx COLON = Rx.seq(JsonText.WS, Rx.literal(":"), JsonText.WS);
+    static final Rx SEPARATOR = Rx.seq(JsonText.WS, Rx.literal(","), JsonText.WS);
+    static final Rx COLON = Rx.seq(JsonText.WS, Rx.literal(":"), JsonText.WS);
 
     private final Rules rules;
     private final JsonNode root;

@@ -37,7 +37,7 @@ final class JsonText {
     /** The characters of {@code set} as they appear inside a JSON string. */
     static Rx chars(CodePoints set) {
         List<Rx> options = new ArrayList<>();
-        CodePoints plain = intersect(set, PLAIN);
+        CodePoints plain = set.intersect(PLAIN);
         if (!plain.isEmpty()) {
             options.add(plain.utf8());
         }
@@ -60,10 +60,6 @@ final class JsonText {
             }
         }
         return Rx.alt(options);
-    }
-
-    private static CodePoints intersect(CodePoints a, CodePoints b) {
-        return a.complement().union(b.complement()).complement();
     }
 
     /** A JSON string: quotes around {@code body}. */

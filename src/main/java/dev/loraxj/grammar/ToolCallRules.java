@@ -17,8 +17,8 @@ final class ToolCallRules {
                 continue;
             }
             Rx arguments = JsonSchemaRules.value(rules, f.parameters());
-            Rx json = Rx.seq(Rx.literal("{"), JsonText.WS, JsonText.quoted("name"), colon(), JsonText.quoted(f.name()),
-                    JsonText.WS, Rx.literal(","), JsonText.WS, JsonText.quoted("arguments"), colon(), arguments, JsonText.WS, Rx.literal("}"));
+            Rx json = Rx.seq(Rx.literal("{"), JsonText.WS, JsonText.quoted("name"), JsonSchemaRules.COLON, JsonText.quoted(f.name()),
+                    JsonSchemaRules.SEPARATOR, JsonText.quoted("arguments"), JsonSchemaRules.COLON, arguments, JsonText.WS, Rx.literal("}"));
             calls.add(Rx.seq(Rx.literal(ToolCallFormat.OPEN), JsonText.WS, json, JsonText.WS, Rx.literal(ToolCallFormat.CLOSE)));
         }
         if (calls.isEmpty()) {
@@ -31,9 +31,5 @@ final class ToolCallRules {
                 ? Rx.seq(new Rx.Avoid(ToolCallFormat.OPEN), Rx.optional(block))
                 : Rx.seq(JsonText.WS, block));
         return rules;
-    }
-
-    private static Rx colon() {
-        return Rx.seq(JsonText.WS, Rx.literal(":"), JsonText.WS);
     }
 }

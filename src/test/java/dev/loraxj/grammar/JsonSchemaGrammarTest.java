@@ -14,10 +14,6 @@ class JsonSchemaGrammarTest {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    static void assertValid(JsonNode schema, String output, String context) {
-        SchemaJudge.assertValid(schema, output, context);
-    }
-
     @Test
     void randomSchemasGiveValidOutputOnEveryWalk() {
         int walks = 0;
@@ -28,7 +24,7 @@ class JsonSchemaGrammarTest {
                 for (long w = 0; w < 3; w++) {
                     Walk.Result r = Walk.run(g, vocab, seed * 31 + w, 400);
                     assertTrue(r.ended(), "schema " + seed + " walk " + w + " not complete: " + r.text());
-                    assertValid(schema, r.text(), "schema " + seed + " walk " + w);
+                    SchemaJudge.assertValid(schema, r.text(), "schema " + seed + " walk " + w);
                     walks++;
                 }
             }
@@ -48,7 +44,7 @@ class JsonSchemaGrammarTest {
         for (long seed = 0; seed < 50; seed++) {
             Walk.Result r = Walk.run(g, vocab, seed, min + 3);
             assertTrue(r.ended(), r.text());
-            assertValid(schema, r.text(), "seed " + seed);
+            SchemaJudge.assertValid(schema, r.text(), "seed " + seed);
         }
     }
 
@@ -102,7 +98,7 @@ class JsonSchemaGrammarTest {
         Grammar g = Grammars.compile(new ConstraintSpec.JsonSchema(schema), vocab);
         for (long seed = 0; seed < 100; seed++) {
             Walk.Result r = Walk.run(g, vocab, seed, 300);
-            assertValid(schema, r.text(), "seed " + seed);
+            SchemaJudge.assertValid(schema, r.text(), "seed " + seed);
             JsonNode v = assertParses(r.text());
             java.time.LocalDate.parse(v.get("d").asText());
             java.time.OffsetDateTime.parse(v.get("t").asText());
