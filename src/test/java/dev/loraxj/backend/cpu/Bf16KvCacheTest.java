@@ -22,9 +22,13 @@ class Bf16KvCacheTest {
     private static final float TOLERANCE = 0.15f;
     /**
      * Against a float64 reference that rounds its K and V to bfloat16 too, only float32 arithmetic
-     * differs, plus the rare element whose float32 and float64 values round to neighbouring bfloat16s.
+     * differs, plus the rare element whose float32 and float64 values round to neighbouring bfloat16s: one
+     * ulp (2^-7 relative) in one K or V element, which moves every later position's logits by up to a few
+     * hundredths (measured on Zen 3 with AVX2's 8-lane sums: max 0.036, mean 0.0023; no flip with AVX-512's
+     * 16-lane sums, where the max was below 5e-3). So the mean is held to 5e-3 and the max to {@link #FLIP_TOLERANCE}.
      */
     private static final float REFERENCE_TOLERANCE = 5e-3f;
+    private static final float FLIP_TOLERANCE = 0.05f;
 
     private static Stories260K model;
     private static CpuBackend backend;
@@ -70,13 +74,17 @@ class Bf16KvCacheTest {
         double[][] ref = new ReferenceLlama(model.ckpt(), model.cfg()).withBf16Kv().logits(SharedAssets.PROMPT);
         Sequences seqs = new Sequences(backend, 8, 16);
         float[] got = seqs.prefill(seqs.add(13), SharedAssets.PROMPT, 5);
-        float worst = 0;
+        double worst = 0, sum = 0;
         for (int t = 0; t < 13; t++) {
             for (int i = 0; i < 512; i++) {
-                worst = (float) Math.max(worst, Math.abs(ref[t][i] - got[t * 512 + i]));
+                double d = Math.abs(ref[t][i] - got[t * 512 + i]);
+                worst = Math.max(worst, d);
+                sum += d;
             }
         }
-        assertTrue(worst < REFERENCE_TOLERANCE, "max |logit - bf16-KV reference| = " + worst);
+        double mean = sum / (13 * 512);
+        assertTrue(mean < REFERENCE_TOLERANCE, "mean |logit - bf16-KV reference| = " + mean);
+        assertTrue(worst < FLIP_TOLERANCE, "max |logit - bf16-KV reference| = " + worst + " (mean " + mean + ")");
     }
 
     @Test
