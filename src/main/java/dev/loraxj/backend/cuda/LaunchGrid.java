@@ -46,7 +46,7 @@ record LaunchGrid(int x, int y, int z, int threads) {
     /** sgmv_shrink: one block column per segment, enough blocks down to give each (row, r) pair of the largest a warp. */
     static LaunchGrid shrink(int segments, long maxPairs) {
         int warps = SHRINK_THREADS / 32;
-        return new LaunchGrid(segments, Math.max(1, Math.min(MAX_GRID_Y, ceil(maxPairs, warps))), 1, SHRINK_THREADS);
+        return new LaunchGrid(segments, (int) Math.max(1, Math.min(MAX_GRID_Y, (maxPairs + warps - 1) / warps)), 1, SHRINK_THREADS);
     }
 
     /** sgmv_expand: segments, column blocks of {@code out}, chunks of the longest segment's rows. */
