@@ -187,9 +187,24 @@ public final class CudaBackend implements Backend {
         lora.release();
     }
 
-    /** Waits for the compute stream (benchmarks time whole steps). */
-    public void synchronize() {
-        driver.sync(driver.compute);
+    /** Device-to-device copy bandwidth over {@code bytes} (read + write), bytes per second: the roofline a decode step is held to. */
+    public double copyBandwidth(long bytes) {
+        return driver.copyBandwidth(bytes);
+    }
+
+    /** Median seconds of the pinned-to-device copy of an adapter of {@code updates}, once packed. */
+    public double uploadSeconds(List<LoraUpdate> updates) {
+        CudaLora slot = CudaLora.upload(updates, cfg.numLayers(), driver);
+        try {
+            double[] t = new double[5];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = slot.recopySeconds();
+            }
+            java.util.Arrays.sort(t);
+            return t[t.length / 2];
+        } finally {
+            slot.release();
+        }
     }
 
     @Override

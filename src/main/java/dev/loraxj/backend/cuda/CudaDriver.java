@@ -159,6 +159,26 @@ final class CudaDriver implements AutoCloseable {
         JCudaDriver.cuMemcpyDtoH(dst, src.at(offset), bytes);
     }
 
+    /** Bytes moved per second (read + write) by device-to-device copies of {@code bytes}: the HBM roofline measured. */
+    double copyBandwidth(long bytes) {
+        DeviceBuffer a = alloc(bytes);
+        DeviceBuffer b = alloc(bytes);
+        try {
+            JCudaDriver.cuMemcpyDtoD(b.ptr(), a.ptr(), bytes);
+            JCudaDriver.cuCtxSynchronize();
+            int n = 10;
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                JCudaDriver.cuMemcpyDtoD(b.ptr(), a.ptr(), bytes);
+            }
+            JCudaDriver.cuCtxSynchronize();
+            return 2.0 * bytes * n / ((System.nanoTime() - start) / 1e9);
+        } finally {
+            free(a);
+            free(b);
+        }
+    }
+
     void zero(DeviceBuffer b) {
         current();
         JCudaDriver.cuMemsetD8(b.ptr(), (byte) 0, b.bytes());

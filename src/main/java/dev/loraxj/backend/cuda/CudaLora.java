@@ -66,8 +66,12 @@ final class CudaLora extends AdapterSlot implements SgmvPlan.Adapter {
         LoraShape s = u.shape();
         boolean bf16 = s.dtype() == DType.BF16;
         long aCount = (long) s.rank() * s.in();
-        for (long i = 0; i < aCount; i++) {
-            dst.set(BF16, aOffset + 2 * i, bf16 ? u.a().get(BF16, 2 * i) : DType.floatToBf16(u.a().get(F32, 4 * i)));
+        if (bf16) {
+            MemorySegment.copy(u.a(), 0, dst, aOffset, 2 * aCount);
+        } else {
+            for (long i = 0; i < aCount; i++) {
+                dst.set(BF16, aOffset + 2 * i, DType.floatToBf16(u.a().get(F32, 4 * i)));
+            }
         }
         for (int o = 0; o < s.out(); o++) {
             for (int r = 0; r < s.rank(); r++) {
@@ -103,6 +107,15 @@ final class CudaLora extends AdapterSlot implements SgmvPlan.Adapter {
     @Override
     public long bt(int layer, LinearModule m) {
         return device.address() + layout.btOffset(layer, m);
+    }
+
+    /** Seconds to copy the pinned copy to the device slot again (what a cold upload costs once packed). */
+    double recopySeconds() {
+        driver.current();
+        long start = System.nanoTime();
+        driver.copyIn(device, 0, host, layout.bytes(), driver.upload);
+        driver.sync(driver.upload);
+        return (System.nanoTime() - start) / 1e9;
     }
 
     /** The driver this slot's memory belongs to. */
