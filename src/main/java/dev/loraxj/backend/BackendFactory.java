@@ -30,17 +30,9 @@ public final class BackendFactory {
     private BackendFactory() {
     }
 
-    /**
-     * Why the JCuda backend cannot run in this process (its binding does not load, or the driver
-     * fails), or null when it can; asked once, and only when a device answers.
-     */
+    /** Why the JCuda backend cannot run in this process, or null when it can; asked only when a device answers. */
     static String cudaBackendUnavailable() {
-        return CudaCheck.REASON.orElse(null);
-    }
-
-    /** Holds the answer, so JCuda's natives are touched at most once, and never on a host without a device. */
-    private static final class CudaCheck {
-        static final java.util.Optional<String> REASON = java.util.Optional.ofNullable(CudaBackend.unavailable());
+        return CudaBackend.unavailable();
     }
 
     /** The device for {@code setting} (auto, cpu, cuda), asking the CUDA driver only when it matters. */

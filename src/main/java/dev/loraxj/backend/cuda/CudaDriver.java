@@ -71,19 +71,36 @@ final class CudaDriver implements AutoCloseable {
 
     /**
      * Why the JCuda backend cannot run here, or null when its binding loads and a device answers:
-     * without {@code libcuda.so.1} JCuda's native library fails to link with a catchable error.
+     * without {@code libcuda.so.1} JCuda's native library fails to link with a catchable error. Asked
+     * once per process (a class whose natives failed answers differently the second time).
      */
     static String unavailable() {
-        try {
-            JCudaDriver.setExceptionsEnabled(true);
-            JCudaDriver.cuInit(0);
-            int[] count = new int[1];
-            JCudaDriver.cuDeviceGetCount(count);
-            return count[0] > 0 ? null : "the CUDA driver reports no device";
-        } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-            return "JCuda's driver binding does not load (" + e.getMessage() + ")";
-        } catch (RuntimeException e) { // jcuda.CudaException: the driver answered with an error
-            return "the CUDA driver failed: " + e.getMessage();
+        return Availability.REASON;
+    }
+
+    private static final class Availability {
+        static final String REASON = check();
+
+        private static String check() {
+            try {
+                JCudaDriver.setExceptionsEnabled(true);
+                JCudaDriver.cuInit(0);
+                int[] count = new int[1];
+                JCudaDriver.cuDeviceGetCount(count);
+                return count[0] > 0 ? null : "the CUDA driver reports no device";
+            } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+                return "JCuda's driver binding does not load (" + firstLine(e.getMessage()) + ")";
+            } catch (RuntimeException e) { // jcuda.CudaException: the driver answered with an error
+                return "the CUDA driver failed: " + firstLine(e.getMessage());
+            }
+        }
+
+        private static String firstLine(String s) {
+            if (s == null) {
+                return "no message";
+            }
+            int nl = s.indexOf('\n');
+            return (nl < 0 ? s : s.substring(0, nl)).strip();
         }
     }
 

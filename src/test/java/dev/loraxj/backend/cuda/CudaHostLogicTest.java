@@ -217,6 +217,15 @@ class CudaHostLogicTest {
         assertThrows(IllegalArgumentException.class, () -> LaunchGrid.attention(1, 8, 8, 512));
     }
 
+    /** Where no device answers, asking JCuda is a catchable answer with a reason, never a crash. */
+    @Test
+    void withoutADeviceTheJcudaBackendSaysWhyItCannotRun() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(CudaProbe.probe().present(), "a CUDA device answers here");
+        String why = CudaBackend.unavailable();
+        assertTrue(why != null && (why.startsWith("JCuda's driver binding does not load") || why.startsWith("the CUDA driver")), why);
+        assertEquals(why, CudaBackend.unavailable(), "asked again, the same answer");
+    }
+
     @Test
     void smVersionPicksThePtxAndOlderDevicesAreRefused() {
         assertThrows(IllegalStateException.class, () -> CudaKernels.ptxArch(7));
