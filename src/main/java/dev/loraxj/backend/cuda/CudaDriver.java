@@ -63,8 +63,7 @@ final class CudaDriver implements AutoCloseable {
         long[] total = new long[1];
         JCudaDriver.cuDeviceTotalMem(total, device);
         totalMemory = total[0];
-        double clockHz = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE) * 1000.0;
-        peakBandwidth = 2 * clockHz * attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH) / 8.0;
+        peakBandwidth = peakBandwidth();
         JCudaDriver.cuStreamCreate(compute, NON_BLOCKING);
         JCudaDriver.cuStreamCreate(upload, NON_BLOCKING);
     }
@@ -107,6 +106,16 @@ final class CudaDriver implements AutoCloseable {
     /** Device {@code ordinal}'s primary context and two streams; throws when JCuda or the driver cannot. */
     static CudaDriver open(int ordinal) {
         return new CudaDriver(ordinal);
+    }
+
+    /** From the memory clock (kHz) and bus width (bits); 0 where the driver no longer reports them (an informational figure). */
+    private double peakBandwidth() {
+        try {
+            double clockHz = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE) * 1000.0;
+            return 2 * clockHz * attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH) / 8.0;
+        } catch (RuntimeException e) {
+            return 0;
+        }
     }
 
     private int attribute(int which) {

@@ -36,12 +36,28 @@ class CudaBackendContractTest extends BackendContract {
     }
 
     /**
-     * stories260K's F32 weights and every GEMM input (norm outputs, attention, SiLU·up) rounded to bf16
-     * (8 significant bits, 2^-9 relative) through 5 layers: about 1% of the logits' range of 20.
+     * bf16 weights and bf16 GEMM inputs through 5 layers move stories260K's logits (up to 20) by what
+     * src/test/cuda/emulate_bf16.py finds emulating exactly these roundings in NumPy: 0.12 on the base,
+     * 0.24 and 0.25 with the trained LoRAs (and their merges and Medusa heads, which sit on them). Twice that.
      */
     @Override
     protected float goldenTolerance() {
-        return 0.25f;
+        return 0.5f;
+    }
+
+    /**
+     * The random lora-synth adapters make an ill-conditioned model: rounding the base weights alone to bf16
+     * moves its logits by 7.9 (synth-1) and 2.4 (synth-2) in that emulation, so against their F32 goldens
+     * only a loose bound (twice the emulated) holds; the batch and churn tests check them tightly, device
+     * against device.
+     */
+    @Override
+    protected float goldenTolerance(String golden) {
+        return switch (golden) {
+            case "lora-synth-1" -> 16f;
+            case "lora-synth-2" -> 5f;
+            default -> goldenTolerance();
+        };
     }
 
     /**
