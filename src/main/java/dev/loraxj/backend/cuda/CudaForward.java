@@ -267,26 +267,22 @@ final class CudaForward implements AutoCloseable {
         }
 
         CudaDriver.DeviceBuffer upload(CudaDriver.DeviceBuffer dst, int use, int[] src, int count) {
-            CudaDriver.DeviceBuffer[] d = {dst};
-            MemorySegment seg = room(use, d, 4L * count);
-            MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, count);
-            driver.copyIn(d[0], 0, host[use], 4L * count, driver.compute);
-            return d[0];
+            return upload(dst, use, 4L * count, seg -> MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_INT_UNALIGNED, 0, count));
         }
 
         CudaDriver.DeviceBuffer upload(CudaDriver.DeviceBuffer dst, int use, long[] src, int count) {
-            CudaDriver.DeviceBuffer[] d = {dst};
-            MemorySegment seg = room(use, d, 8L * count);
-            MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, count);
-            driver.copyIn(d[0], 0, host[use], 8L * count, driver.compute);
-            return d[0];
+            return upload(dst, use, 8L * count, seg -> MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_LONG_UNALIGNED, 0, count));
         }
 
         CudaDriver.DeviceBuffer upload(CudaDriver.DeviceBuffer dst, int use, float[] src, int count) {
+            return upload(dst, use, 4L * count, seg -> MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, count));
+        }
+
+        /** {@code fill} writes the pinned buffer of {@code use} (native order: little-endian, as the device reads). */
+        private CudaDriver.DeviceBuffer upload(CudaDriver.DeviceBuffer dst, int use, long bytes, java.util.function.Consumer<MemorySegment> fill) {
             CudaDriver.DeviceBuffer[] d = {dst};
-            MemorySegment seg = room(use, d, 4L * count);
-            MemorySegment.copy(src, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, count);
-            driver.copyIn(d[0], 0, host[use], 4L * count, driver.compute);
+            fill.accept(room(use, d, bytes));
+            driver.copyIn(d[0], 0, host[use], bytes, driver.compute);
             return d[0];
         }
 
