@@ -205,9 +205,11 @@ final class CudaDriver implements AutoCloseable {
         }
     }
 
+    /** Zeroes {@code b} and waits: a memset on the legacy stream is not ordered with the non-blocking compute stream. */
     void zero(DeviceBuffer b) {
         current();
         JCudaDriver.cuMemsetD8(b.ptr(), (byte) 0, b.bytes());
+        JCudaDriver.cuCtxSynchronize();
     }
 
     void sync(CUstream stream) {
