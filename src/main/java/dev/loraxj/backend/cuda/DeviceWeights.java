@@ -30,6 +30,8 @@ final class DeviceWeights implements AutoCloseable {
     final long finalNorm;
     final long head;
     final long invFreq;
+    /** Whether each layer's q, k and v sit back to back, one [q + 2 kv, hidden] matrix (a single-row step runs them as one gemv). */
+    final boolean qkvAdjacent;
     private final long linearBytes;
     private final CudaDriver driver;
     private final CudaDriver.DeviceBuffer memory;
@@ -61,6 +63,7 @@ final class DeviceWeights implements AutoCloseable {
         invFreq = at;
         at += SlotLayout.align(4L * cfg.ropeInvFreq().length);
         head = cfg.tieWordEmbeddings() ? embed : at;
+        qkvAdjacent = SlotLayout.align(sizes[Q]) == sizes[Q] && SlotLayout.align(sizes[K]) == sizes[K];
         linearBytes = (sizes[Q] + sizes[K] + sizes[V] + sizes[O] + sizes[GATE_UP] + sizes[DOWN]) * cfg.numLayers() + 2L * cfg.vocabSize() * h;
     }
 
