@@ -6,6 +6,7 @@
 set -uo pipefail
 kit="$(cd "$(dirname "$0")" && pwd)"
 export OUT="${OUT:-$kit/out}"
+chmod u+x "$kit"/runtime/bin/* "$kit"/runtime/lib/jspawnhelper 2>/dev/null || true # in case a copy dropped the modes
 mkdir -p "$OUT"
 java=("$kit/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx6g -cp "$kit/lib/*")
 status=0
