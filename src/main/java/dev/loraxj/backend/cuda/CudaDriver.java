@@ -5,7 +5,6 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUpointer_attribute;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
@@ -129,13 +128,18 @@ final class CudaDriver implements AutoCloseable {
         JCudaDriver.cuCtxSetCurrent(context);
     }
 
+    /** A device pointer that tells its raw address (JCuda keeps it in a protected field). */
+    private static final class AddressedPointer extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
     DeviceBuffer alloc(long bytes) {
         current();
-        CUdeviceptr p = new CUdeviceptr();
+        AddressedPointer p = new AddressedPointer();
         JCudaDriver.cuMemAlloc(p, Math.max(bytes, 1));
-        long[] address = new long[1];
-        JCudaDriver.cuPointerGetAttribute(Pointer.to(address), CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, p);
-        return new DeviceBuffer(p, address[0], bytes);
+        return new DeviceBuffer(p, p.address(), bytes);
     }
 
     void free(DeviceBuffer b) {
