@@ -53,7 +53,11 @@ def permute(w, heads):
 
 
 def vocab(tokenizer_dir, size):
-    """Tokens, scores and types: SentencePiece-style pieces in id order (score -id), then [PAD] up to size."""
+    """Tokens, scores and types: SentencePiece-style pieces in id order (score -id), then padding pieces up to size.
+
+    The padding is a word per id, "\u2581t<id>", exactly as loraxj's bench pads the tokenizer.json it serves
+    (ServeSetup.padPiece): a random model draws ids all over the vocabulary, and both servers must decode
+    them to the same text."""
     T = gguf.TokenType
     tokens, scores, types = [], [], []
     path = Path(tokenizer_dir) / "tokenizer.json"
@@ -80,7 +84,7 @@ def vocab(tokenizer_dir, size):
         for b in range(256):
             tokens.append(f"<0x{b:02X}>"); scores.append(0.0); types.append(T.BYTE)
     for i in range(len(tokens), size):
-        tokens.append(f"[PAD{i}]"); scores.append(-1e9); types.append(T.UNUSED)
+        tokens.append(f"\u2581t{i}"); scores.append(-float(i)); types.append(T.NORMAL)
     return tokens, scores, types
 
 

@@ -1,5 +1,7 @@
 package dev.loraxj.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.loraxj.adapter.RandomLora;
 import dev.loraxj.model.DType;
 import dev.loraxj.model.ModelConfig;
@@ -24,6 +26,7 @@ import java.util.function.Function;
 final class ServeSetup {
 
     static final int BLOCK = 16;
+    private static final ObjectMapper JSON = new ObjectMapper();
     /** Tokens of a warm-up request: enough for the JIT to see prefill and decode before anything is timed. */
     private static final int WARM_TOKENS = 4;
 
@@ -199,20 +202,40 @@ final class ServeSetup {
         return model;
     }
 
+    /**
+     * Puts the tokenizer of {@code from} beside the model, its vocabulary padded to the model's with
+     * {@link #padPiece} pieces: a random model draws ids all over its vocabulary, and ids the tokenizer
+     * lacks decode to nothing, so a stream would carry no text until its end (and time to first token
+     * would read as the whole latency). bench/safetensors_to_gguf.py pads llama.cpp's vocabulary alike.
+     */
     static void copyTokenizer(Path from, Path model) {
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
-            Path src = from.resolve(f);
-            Path dst = model.resolve(f);
-            try {
-                if (Files.isRegularFile(src) && (!Files.isRegularFile(dst) || Files.mismatch(src, dst) != -1)) {
-                    Files.copy(src, dst, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot copy " + src + " into " + model + ": " + e.getMessage(), e);
-            }
-        }
-        if (!Files.isRegularFile(model.resolve("tokenizer.json"))) {
+        Path src = from.resolve("tokenizer.json");
+        if (!Files.isRegularFile(src)) {
             throw new IllegalArgumentException("no tokenizer.json in " + from + " (pass --tokenizer DIR)");
         }
+        try {
+            Path config = from.resolve("tokenizer_config.json");
+            if (Files.isRegularFile(config)) {
+                Files.copy(config, model.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
+            }
+            int vocab = ModelConfig.load(model).vocabSize();
+            ObjectNode tj = (ObjectNode) JSON.readTree(src.toFile());
+            ObjectNode pieces = (ObjectNode) tj.path("model").path("vocab");
+            for (int id = pieces.size(); id < vocab; id++) {
+                pieces.put(padPiece(id), id);
+            }
+            byte[] text = JSON.writeValueAsBytes(tj);
+            Path dst = model.resolve("tokenizer.json");
+            if (!Files.isRegularFile(dst) || !java.util.Arrays.equals(Files.readAllBytes(dst), text)) {
+                Files.write(dst, text);
+            }
+        } catch (IOException | ClassCastException e) {
+            throw new IllegalStateException("cannot write the tokenizer of " + from + " into " + model + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The piece of padding id {@code id}: a word of its own, so every id decodes to text. */
+    static String padPiece(int id) {
+        return "\u2581t" + id;
     }
 }

@@ -107,4 +107,21 @@ class ServeBenchTest {
         java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(files.get(1).toFile());
         assertTrue(image.getWidth() > image.getHeight(), "two panels side by side");
     }
+
+    @Test
+    void theServedTokenizerDecodesEveryIdOfTheModelToTextAndEncodesAsBefore() throws Exception {
+        Path stories = dev.loraxj.SharedAssets.stories260K();
+        String config = Files.readString(stories.resolve("config.json"));
+        Files.writeString(tmp.resolve("config.json"), config.replaceFirst("\"vocab_size\"\\s*:\\s*\\d+", "\"vocab_size\": 700"));
+        ServeSetup.copyTokenizer(stories, tmp);
+        ServeSetup.copyTokenizer(stories, tmp); // a second copy finds the same file and leaves it
+        try (dev.loraxj.model.Tokenizer padded = dev.loraxj.model.Tokenizer.load(tmp);
+             dev.loraxj.model.Tokenizer original = dev.loraxj.model.Tokenizer.load(stories)) {
+            String text = "Once upon a time, there was a little girl named Lily.";
+            assertArrayEquals(original.encode(text), padded.encode(text), "the stories pieces and merges are unchanged");
+            for (int id = 512; id < 700; id++) {
+                assertEquals("t" + id, padded.decode(new int[] {id}, 0, 1, true).strip(), "id " + id);
+            }
+        }
+    }
 }

@@ -20,6 +20,9 @@ final class Bf16Tiles {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int L = Matmul.L;
     private static final int C = 2 * L;
+    /** Rows of one tile ({@link CpuVectors#BF16_TILE}); it always takes {@link #TOKENS} tokens. */
+    static final int ROWS = CpuVectors.BF16_TILE.rows();
+    static final int TOKENS = 4;
     private static final IntVector HIGH = IntVector.broadcast(I, 0xFFFF0000);
 
     private Bf16Tiles() {
@@ -69,11 +72,11 @@ final class Bf16Tiles {
     }
 
     /**
-     * Rows r.. of one {@link CpuVectors#TILE} × tokens t.., each output exactly as {@link #dot}: the weights
+     * Rows r.. of one {@link CpuVectors#BF16_TILE} × tokens t.., each output exactly as {@link #dot}: the weights
      * widen in registers inside the loop, so a batched step streams the BF16 bytes and makes no F32 copy.
      */
     static void tile(MemorySegment w, int in, int out, float[] bias, int r, float[] x, int t, float[] y, float[] sums) {
-        if (F32Tiles.ROWS == 4) {
+        if (ROWS == 4) {
             tile44(w, in, out, bias, r, x, t, y, sums);
         } else {
             tile24(w, in, out, bias, r, x, t, y, sums);

@@ -21,9 +21,9 @@ public final class CpuVectors {
     /** Rows × tokens of one register tile: each weight vector loaded feeds {@code tokens} accumulators. */
     public record Tile(int rows, int tokens) {
 
-        /** Vector registers live in the F32 tile's loop: accumulators, the weight rows held, one input. */
+        /** Vector registers live in the tile's loop: the accumulators, the weight rows or the inputs held (the fewer), one load. */
         int registers() {
-            return rows * tokens + rows + 1;
+            return rows * tokens + Math.min(rows, tokens) + 1;
         }
     }
 
@@ -33,16 +33,23 @@ public final class CpuVectors {
     public static final int REGISTERS = FloatVector.SPECIES_MAX.vectorBitSize() >= 512 ? 32 : 16;
 
     /**
-     * 512-bit kernels get AVX-512's 32 registers: 4 rows × 4 tokens (16 accumulators, 21 live in F32, about 25 in BF16).
-     * Narrower ones are sized for AVX2's 16: 2 rows × 4 tokens (8 accumulators, 11 live in F32, 13 in BF16), since
-     * 4 × 4 spills there; an AVX-512 machine forced to 256 bits keeps them, so the AVX2 family is tested on it.
+     * The F32 tile. 512-bit kernels get AVX-512's 32 registers: 4 rows × 4 tokens (16 accumulators, 21 live). Narrower
+     * ones are sized for AVX2's 16: 4 rows × 3 tokens (12 accumulators, the 3 inputs held, one weight vector at a time:
+     * 16 live), since 4 × 4 spills there and 2 × 4's 8 accumulators just cover the FMA latency, with no slack.
+     * An AVX-512 machine forced to 256 bits keeps the AVX2 shapes, so that family is tested on it.
      */
-    public static final Tile TILE = F.vectorBitSize() >= 512 ? new Tile(4, 4) : new Tile(2, 4);
+    public static final Tile TILE = F.vectorBitSize() >= 512 ? new Tile(4, 4) : new Tile(4, 3);
+
+    /**
+     * The BF16 tile, which widens the weights in registers (two more live vectors): 4 × 4 with AVX-512 (about 25 live),
+     * 2 × 4 with AVX2 (13 live).
+     */
+    public static final Tile BF16_TILE = F.vectorBitSize() >= 512 ? new Tile(4, 4) : new Tile(2, 4);
 
     static {
         boolean fallback = F.vectorBitSize() > FloatVector.SPECIES_MAX.vectorBitSize();
-        Logger.getLogger(CpuVectors.class).infof("CPU kernels: %d-bit vectors (%d float lanes), %d vector registers, matmul tile %d rows x %d tokens%s",
-                F.vectorBitSize(), F.length(), REGISTERS, TILE.rows(), TILE.tokens(),
+        Logger.getLogger(CpuVectors.class).infof("CPU kernels: %d-bit vectors (%d float lanes), %d vector registers, matmul tiles %d rows x %d tokens (F32), %d x %d (BF16)%s",
+                F.vectorBitSize(), F.length(), REGISTERS, TILE.rows(), TILE.tokens(), BF16_TILE.rows(), BF16_TILE.tokens(),
                 fallback ? " (forced wider than this CPU: Java fallback, slow)" : "");
     }
 

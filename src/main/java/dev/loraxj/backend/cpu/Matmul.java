@@ -18,8 +18,9 @@ import java.nio.ByteOrder;
  * rows as two far-apart sequential streams, one row of each at a time: few long streams read memory
  * fastest here (measured: ~30% more than 4 interleaved adjacent rows) and two FMA chains hide latency.
  * Four or more tokens use register tiles sized to the vector registers ({@link CpuVectors#TILE}: 4 rows × 4
- * tokens with AVX-512, 2 × 4 with AVX2) over L2-sized blocks of rows, so each weight vector loaded feeds
- * 4 tokens from registers, and the reductions are packed ({@link Vec#sums16}, {@link Vec#sums8}).
+ * tokens with AVX-512, 4 × 3 with AVX2; BF16 widened in registers 4 × 4 and 2 × 4) over L2-sized blocks of rows, so
+ * each weight vector loaded feeds several tokens from registers, and the reductions are packed ({@link Vec#sums16},
+ * {@link Vec#sums8}).
  *
  * <p>BF16 kernels read 32 weights as 16 ints: {@code int << 16} gives the even weights as floats and
  * {@code int & 0xFFFF0000} the odd ones, so the input must be in {@link #layout} order (each 32-float
@@ -148,27 +149,25 @@ public final class Matmul {
             int block = Math.max(4, BLOCK_BYTES / (in * (bf16 && !widened ? 2 : 4)) / 4 * 4);
             MemorySegment tileW = widened ? scratch.rows(block * in) : seg;
             int kEnd = bf16 ? in / (2 * L) * (2 * L) : F.loopBound(in);
-            int tEnd = T / 4 * 4;
-            int step = F32Tiles.ROWS;
             for (; r + 4 <= r1; ) {
                 int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
                 if (widened) {
                     Bf16Tiles.widen(seg, in, r, blockEnd - r, tileW);
                 }
-                for (int t = 0; t < tEnd; t += 4) {
-                    for (int g = r; g < blockEnd; g += step) {
-                        if (bf16 && !widened) {
+                if (bf16 && !widened) {
+                    int tEnd = T / Bf16Tiles.TOKENS * Bf16Tiles.TOKENS;
+                    for (int t = 0; t < tEnd; t += Bf16Tiles.TOKENS) {
+                        for (int g = r; g < blockEnd; g += Bf16Tiles.ROWS) {
                             Bf16Tiles.tile(seg, in, out, bias, g, x, t, y, scratch.sums);
-                        } else {
-                            long wOff = widened ? (long) (g - r) * in * 4 : (long) g * in * 4;
-                            F32Tiles.tile(tileW, wOff, in, kEnd, out, bias, g, x, t, y, scratch.sums);
                         }
                     }
-                }
-                for (int i = r; i < blockEnd; i++) {
-                    for (int tt = tEnd; tt < T; tt++) {
-                        y[tt * out + i] = bf16 ? Bf16Tiles.dot(seg, in, bias, i, x, tt) : dot(seg, in, bias, i, x, tt);
+                    for (int i = r; i < blockEnd; i++) {
+                        for (int tt = tEnd; tt < T; tt++) {
+                            y[tt * out + i] = Bf16Tiles.dot(seg, in, bias, i, x, tt);
+                        }
                     }
+                } else {
+                    f32Tiles(tileW, widened ? r : 0, in, kEnd, out, bias, r, blockEnd, x, T, y, scratch.sums);
                 }
                 r = blockEnd;
             }
@@ -205,20 +204,10 @@ public final class Matmul {
             int block = Math.max(4, BLOCK_BYTES / (in * 4) / 4 * 4);
             MemorySegment tileW = scratch.rows(block * in);
             int kEnd = F.loopBound(in);
-            int tEnd = T / 4 * 4;
             for (; r + 4 <= r1; ) {
                 int blockEnd = Math.min(r1 - (r1 - r) % 4, r + block);
                 widenQuantized(w, r, blockEnd - r, tileW);
-                for (int t = 0; t < tEnd; t += 4) {
-                    for (int g = r; g < blockEnd; g += F32Tiles.ROWS) {
-                        F32Tiles.tile(tileW, (long) (g - r) * in * 4, in, kEnd, out, w.bias(), g, x, t, y, scratch.sums);
-                    }
-                }
-                for (int i = r; i < blockEnd; i++) {
-                    for (int tt = tEnd; tt < T; tt++) {
-                        y[tt * out + i] = dotQuantized(w, i, x, tt);
-                    }
-                }
+                f32Tiles(tileW, r, in, kEnd, out, w.bias(), r, blockEnd, x, T, y, scratch.sums);
                 r = blockEnd;
             }
         }
@@ -236,6 +225,20 @@ public final class Matmul {
         for (; r < r1; r++) {
             for (int t = 0; t < T; t++) {
                 y[t * out + r] = dotQuantized(w, r, x, t);
+            }
+        }
+    }
+
+    /**
+     * Rows {@code [r, rEnd)} (a multiple of 4) × all T tokens through the F32 tiles, with row {@code g}'s weights at
+     * row {@code g - base} of {@code w}: full tiles of {@link F32Tiles#TOKENS} tokens, then one narrower tile for the rest.
+     */
+    private static void f32Tiles(MemorySegment w, int base, int in, int kEnd, int out, float[] bias, int r, int rEnd, float[] x,
+                                 int T, float[] y, float[] sums) {
+        for (int t = 0; t < T; t += F32Tiles.TOKENS) {
+            int n = Math.min(F32Tiles.TOKENS, T - t);
+            for (int g = r; g < rEnd; g += F32Tiles.ROWS) {
+                F32Tiles.tile(w, (long) (g - base) * in * 4, in, kEnd, out, bias, g, x, t, n, y, sums);
             }
         }
     }

@@ -84,8 +84,12 @@ public final class Vec {
         e0.blend(e1, M1).add(e1.blend(e0, M1).rearrange(X1)).intoArray(buf, SUMS_AT);
     }
 
-    /** As {@link #sums16} for 8 accumulators at {@code buf[16 i ..]}. */
+    /** As {@link #sums16} for 8 accumulators at {@code buf[L i ..]}. */
     static void sums8(float[] buf) {
+        if (L == 8) {
+            sums8of8(buf);
+            return;
+        }
         if (L != 16) {
             sumEach(buf, 8);
             return;
@@ -109,6 +113,50 @@ public final class Vec {
         for (int i = 1; i < 8; i++) {
             buf[SUMS_AT + i] = buf[SUMS_AT + 2 * i];
         }
+    }
+
+    /** {@link #sums8} with 8 lanes: the 8 reductions in 7 vector steps, as {@link #sums16} packs them. */
+    private static void sums8of8(float[] buf) {
+        FloatVector a0 = FloatVector.fromArray(F, buf, 0);
+        FloatVector a1 = FloatVector.fromArray(F, buf, L);
+        FloatVector a2 = FloatVector.fromArray(F, buf, 2 * L);
+        FloatVector a3 = FloatVector.fromArray(F, buf, 3 * L);
+        FloatVector a4 = FloatVector.fromArray(F, buf, 4 * L);
+        FloatVector a5 = FloatVector.fromArray(F, buf, 5 * L);
+        FloatVector a6 = FloatVector.fromArray(F, buf, 6 * L);
+        FloatVector a7 = FloatVector.fromArray(F, buf, 7 * L);
+        FloatVector c0 = a0.blend(a4, M4).add(a4.blend(a0, M4).rearrange(X4));
+        FloatVector c1 = a1.blend(a5, M4).add(a5.blend(a1, M4).rearrange(X4));
+        FloatVector c2 = a2.blend(a6, M4).add(a6.blend(a2, M4).rearrange(X4));
+        FloatVector c3 = a3.blend(a7, M4).add(a7.blend(a3, M4).rearrange(X4));
+        FloatVector d0 = c0.blend(c2, M2).add(c2.blend(c0, M2).rearrange(X2));
+        FloatVector d1 = c1.blend(c3, M2).add(c3.blend(c1, M2).rearrange(X2));
+        d0.blend(d1, M1).add(d1.blend(d0, M1).rearrange(X1)).intoArray(buf, SUMS_AT);
+    }
+
+    /**
+     * {@code buf[SUMS_AT + 8 + i] = sum(accumulator 8 + i)} for the 4 accumulators stored at {@code buf[L (8 + i) ..]}:
+     * the last third of a 4 × 3 tile, packed in 4 vector steps with 8 lanes.
+     */
+    static void sums4(float[] buf) {
+        if (L != 8) {
+            for (int i = 8; i < 12; i++) {
+                buf[SUMS_AT + i] = sum(FloatVector.fromArray(F, buf, i * L));
+            }
+            return;
+        }
+        FloatVector a0 = FloatVector.fromArray(F, buf, 8 * L);
+        FloatVector a1 = FloatVector.fromArray(F, buf, 9 * L);
+        FloatVector a2 = FloatVector.fromArray(F, buf, 10 * L);
+        FloatVector a3 = FloatVector.fromArray(F, buf, 11 * L);
+        FloatVector c0 = a0.blend(a1, M4).add(a1.blend(a0, M4).rearrange(X4));
+        FloatVector c1 = a2.blend(a3, M4).add(a3.blend(a2, M4).rearrange(X4));
+        FloatVector d = c0.blend(c1, M2).add(c1.blend(c0, M2).rearrange(X2));
+        d.add(d.rearrange(X1)).intoArray(buf, SUMS_AT + 8); // lane 0: a0, 2: a2, 4: a1, 6: a3
+        float s1 = buf[SUMS_AT + 12], s2 = buf[SUMS_AT + 10], s3 = buf[SUMS_AT + 14];
+        buf[SUMS_AT + 9] = s1;
+        buf[SUMS_AT + 10] = s2;
+        buf[SUMS_AT + 11] = s3;
     }
 
     /** Sum of the lanes by a fixed tree: lane i plus lane i+L/2, then i+L/4, ... (all lanewise adds). */

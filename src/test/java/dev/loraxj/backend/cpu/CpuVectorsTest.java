@@ -22,10 +22,14 @@ class CpuVectorsTest {
     @Test
     void theTileFitsTheRegistersOfItsFamily() {
         int budget = Vec.F.vectorBitSize() >= 512 ? 32 : 16;
-        CpuVectors.Tile tile = CpuVectors.TILE;
-        assertTrue(tile.registers() <= budget, tile + " needs " + tile.registers() + " registers of " + budget);
-        assertEquals(0, Matmul.ROWS % tile.rows(), "parallel chunks of " + Matmul.ROWS + " rows hold whole tiles");
-        assertEquals(4, tile.tokens(), "the tiles' reductions are written for 4 tokens");
+        for (CpuVectors.Tile tile : new CpuVectors.Tile[] {CpuVectors.TILE, CpuVectors.BF16_TILE}) {
+            int live = tile.registers() + (tile == CpuVectors.BF16_TILE ? 2 : 0); // the BF16 ints and the mask
+            assertTrue(live <= budget, tile + " needs " + live + " registers of " + budget);
+            assertEquals(0, Matmul.ROWS % tile.rows(), "parallel chunks of " + Matmul.ROWS + " rows hold whole tiles");
+        }
+        assertEquals(F32Tiles.ROWS, CpuVectors.TILE.rows(), "the F32 tiles are written for 4 rows");
+        assertTrue(CpuVectors.TILE.tokens() >= 3 && CpuVectors.TILE.tokens() <= 4, "F32 tiles exist for 1 to 4 tokens");
+        assertEquals(Bf16Tiles.TOKENS, CpuVectors.BF16_TILE.tokens(), "the BF16 tiles are written for 4 tokens");
     }
 
     @Test

@@ -92,9 +92,10 @@ class MatmulTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(DType dtype) {
-        // 9 tokens: two tiles of 4 and a tail; 22: BF16 rows widened once per block (Matmul.WIDEN_TOKENS) and a tail of 2.
+        // 9 and 11 tokens: full F32 tiles (3 or 4 tokens by the machine's shape) then a narrower one of 1, 2 or 3, and the
+        // BF16 tile of 4 and its per-row tail; 22 and 23: BF16 rows widened once per block (Matmul.WIDEN_TOKENS), tails of 1 to 3.
         assertTrue(22 >= Matmul.WIDEN_TOKENS, "22 tokens reach the widened BF16 path");
-        for (int T : new int[] {9, 22}) {
+        for (int T : new int[] {9, 11, 22, 23}) {
             eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(dtype, T);
         }
     }
