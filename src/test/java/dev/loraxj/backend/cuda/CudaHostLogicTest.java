@@ -227,6 +227,15 @@ class CudaHostLogicTest {
     }
 
     @Test
+    void theBenchmarkModelHasLlama32OneBsShape() {
+        dev.loraxj.model.ModelConfig c = DeviceBench.llama1B();
+        assertEquals(List.of(2048, 16, 8192, 32, 8, 64, 128256), List.of(c.hiddenSize(), c.numLayers(), c.intermediateSize(),
+                c.numHeads(), c.numKvHeads(), c.headDim(), c.vocabSize()));
+        assertTrue(c.tieWordEmbeddings(), "Llama-3.2-1B ties its head to the embeddings");
+        LaunchGrid.attention(1, c.numHeads(), c.numKvHeads(), c.headDim()); // within the attention kernel's limits
+    }
+
+    @Test
     void smVersionPicksThePtxAndOlderDevicesAreRefused() {
         assertThrows(IllegalStateException.class, () -> CudaKernels.ptxArch(7));
         assertEquals("sm_80", CudaKernels.ptxArch(8));
