@@ -97,4 +97,27 @@ __global__ void rope(float* __restrict__ q, float* __restrict__ k, const int* __
     }
 }
 
+// Float32 to bf16, rounding to nearest even (the Medusa ResBlocks' state before its next linear).
+__global__ void f32_to_bf16(const float* __restrict__ x, __nv_bfloat16* __restrict__ out, long long n) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        out[i] = __float2bfloat16_rn(x[i]);
+    }
+}
+
+// Fills n bf16 values with offset + scale * u, u uniform in [-1, 1) from a hash of (seed, index), so a
+// benchmark model of any size is made on the device without crossing PCIe, the same for a seed everywhere.
+__global__ void fill_random_bf16(__nv_bfloat16* __restrict__ out, long long n, unsigned int seed, float scale, float offset) {
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) {
+        return;
+    }
+    unsigned long long z = (unsigned long long)i + 0x9E3779B97F4A7C15ull * ((unsigned long long)seed + 1ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull; // splitmix64's finalizer
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    float u = (float)(z >> 40) * (1.0f / 8388608.0f) - 1.0f; // 24 bits to [-1, 1)
+    out[i] = __float2bfloat16_rn(offset + scale * u);
+}
+
 }

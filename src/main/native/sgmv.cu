@@ -54,14 +54,15 @@ __global__ void sgmv_shrink(const __nv_bfloat16* __restrict__ x, float* __restri
     }
 }
 
-// Expand: y[t, c] += sum_r s[t, r] * B^T_g[r, c], r in order. One thread per column c; the block
-// stages its rows' shrunk values in shared memory. grid.x = segments, grid.y = column blocks,
-// grid.z = chunks of ROWS rows of the segment.
+// Expand: y[t * ldy + c] += sum_r s[t, r] * B^T_g[r, c], r in order, c < out. One thread per column c;
+// the block stages its rows' shrunk values in shared memory. grid.x = segments, grid.y = column
+// blocks, grid.z = chunks of ROWS rows of the segment. ldy (>= out) lets one linear's columns sit inside
+// a fused output (gate and up share one [T, 2 * inter] matrix).
 #define ROWS 16
 __global__ void sgmv_expand(const float* __restrict__ s, float* __restrict__ y,
                             const int* __restrict__ seg_start, const int* __restrict__ seg_end,
                             const int* __restrict__ ranks, const uint64_t* __restrict__ bt_ptrs,
-                            int out, int stride) {
+                            int out, int ldy, int stride) {
     __shared__ float shrunk[ROWS * 128];
     int g = blockIdx.x;
     int rank = ranks[g];
@@ -92,7 +93,7 @@ __global__ void sgmv_expand(const float* __restrict__ s, float* __restrict__ y,
         }
     }
     for (int j = 0; j < rows; j++) {
-        y[(long long)(first + j) * out + c] += acc[j];
+        y[(long long)(first + j) * ldy + c] += acc[j];
     }
 }
 

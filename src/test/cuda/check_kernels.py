@@ -191,6 +191,21 @@ def run_device(ptx_dir):
         ew.get_function("rmsnorm")((5,), (256,), (cp.asarray(x), cp.asarray(w), o, i32(H), f32(1e-5)))
         check(f"rmsnorm hidden {H}", ref_rmsnorm(x, w, 1e-5), widen(o.get()), rtol=2 ** -7)
 
+    # float32 to bf16, ties to even; and the benchmark model's device fill: deterministic, in range, centred
+    n = 100_003
+    a = (RNG.standard_normal(n) * 10).astype(np.float32)
+    o = cp.zeros(n, cp.uint16)
+    ew.get_function("f32_to_bf16")(((n + 255) // 256,), (256,), (cp.asarray(a), o, i64(n)))
+    check("f32_to_bf16", bf16_bits(a), o.get(), rtol=0)
+    n = 1 << 20
+    f1, f2 = cp.zeros(n, cp.uint16), cp.zeros(n, cp.uint16)
+    for f in (f1, f2):
+        ew.get_function("fill_random_bf16")(((n + 255) // 256,), (256,), (f, i64(n), np.uint32(7), f32(0.02), f32(1.0)))
+    vals = widen(f1.get()).astype(np.float64)
+    check("fill_random_bf16 is deterministic", f1.get(), f2.get(), rtol=0)
+    check("fill_random_bf16 stays in offset +- scale", np.zeros(1), [max(0.0, np.abs(vals - 1.0).max() - 0.02 * (1 + 2 ** -7))], rtol=0)
+    check("fill_random_bf16 mean and spread", [1.0, 0.02 / np.sqrt(3)], [vals.mean(), vals.std()], rtol=0.02)
+
     # residual add
     n = 100_003
     a = RNG.standard_normal(n).astype(np.float32)
@@ -241,11 +256,20 @@ def run_device(ptx_dir):
     a_ptrs = cp.asarray(np.array([s[6].data.ptr for s in segs], np.uint64))
     bt_ptrs = cp.asarray(np.array([s[7].data.ptr for s in segs], np.uint64))
     lora.get_function("sgmv_shrink")((g, 64), (256,), (cp.asarray(x), ds, starts, ends, ranks, a_ptrs, scales, i32(IN), i32(stride)))
-    lora.get_function("sgmv_expand")((g, (OUT + 127) // 128, (T + 15) // 16), (128,), (ds, dy, starts, ends, ranks, bt_ptrs, i32(OUT), i32(stride)))
+    lora.get_function("sgmv_expand")((g, (OUT + 127) // 128, (T + 15) // 16), (128,), (ds, dy, starts, ends, ranks, bt_ptrs, i32(OUT),
+                                                                                    i32(OUT), i32(stride)))
     got_s = ds.get()
     for start, end, r, *_ in segs:
         check(f"sgmv_shrink rank {r}", want_s[start:end, :r], got_s[start:end, :r], rtol=1e-4, atol=1e-6)
     check("sgmv_expand (base rows untouched)", y0 + want_dy, dy.get(), rtol=1e-4, atol=1e-5)
+    # the same update into the second half of a fused [T, 2 * OUT] output (up inside gate|up): the first half untouched
+    fused0 = RNG.standard_normal((T, 2 * OUT)).astype(np.float32)
+    fused = cp.asarray(fused0)
+    lora.get_function("sgmv_expand")((g, (OUT + 127) // 128, (T + 15) // 16), (128,), (ds, fused[:, OUT:], starts, ends, ranks, bt_ptrs,
+                                                                                    i32(OUT), i32(2 * OUT), i32(stride)))
+    want = fused0.copy()
+    want[:, OUT:] += want_dy
+    check("sgmv_expand into a fused output (ldy)", want, fused.get(), rtol=1e-4, atol=1e-5)
 
     # paged attention: 3 sequences in scrambled blocks of 16, GQA 32/8 heads of 64, and stories260K's 8/4 heads of 8
     for heads, kvh, D in ((32, 8, 64), (8, 4, 8)):

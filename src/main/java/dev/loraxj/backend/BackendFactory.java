@@ -2,6 +2,7 @@ package dev.loraxj.backend;
 
 import dev.loraxj.backend.cpu.CpuBackend;
 import dev.loraxj.backend.cpu.Parallel;
+import dev.loraxj.backend.cuda.CudaBackend;
 import dev.loraxj.backend.cuda.CudaProbe;
 import dev.loraxj.model.Checkpoint;
 import dev.loraxj.model.DType;
@@ -13,7 +14,7 @@ import java.util.function.Supplier;
 
 /**
  * Picks the device a model runs on ({@code loraxj.device}) and opens its backend. {@code auto} takes
- * CUDA when a device answers and a CUDA backend is built in, else the CPU; {@code cuda} without a
+ * CUDA when a device answers and the JCuda backend loads, else the CPU; {@code cuda} without a
  * device fails at start, saying what the driver said.
  */
 public final class BackendFactory {
@@ -26,14 +27,21 @@ public final class BackendFactory {
     public record Options(DType quantize, boolean quantizeHead) {
     }
 
-    /** Whether this build has a CUDA backend; the kernels and their loader come with issue 14. */
-    static final boolean CUDA_BACKEND = false;
-
     private BackendFactory() {
+    }
+
+    /** Why the JCuda backend cannot run in this process, or null when it can; asked only when a device answers. */
+    static String cudaBackendUnavailable() {
+        return CudaBackend.unavailable();
     }
 
     /** The device for {@code setting} (auto, cpu, cuda), asking the CUDA driver only when it matters. */
     public static Choice choose(String setting, Supplier<CudaProbe.Answer> probe) {
+        return choose(setting, probe, BackendFactory::cudaBackendUnavailable);
+    }
+
+    /** As above, with {@code backend} saying why the CUDA backend cannot run (null when it can). */
+    static Choice choose(String setting, Supplier<CudaProbe.Answer> probe, Supplier<String> backend) {
         String s = setting == null ? "auto" : setting.trim().toLowerCase(Locale.ROOT);
         return switch (s) {
             case "cpu" -> new Choice("cpu", "loraxj.device=cpu");
@@ -43,9 +51,10 @@ public final class BackendFactory {
                     throw new ModelException("loraxj.device=cuda, but no CUDA device answers: " + a.reason()
                             + "; use loraxj.device=auto or cpu to run on the CPU");
                 }
-                if (!CUDA_BACKEND) {
-                    throw new ModelException("loraxj.device=cuda: " + a.device() + " answers, but this build has no CUDA backend yet;"
-                            + " use loraxj.device=auto or cpu to run on the CPU");
+                String why = backend.get();
+                if (why != null) {
+                    throw new ModelException("loraxj.device=cuda: " + a.device() + " answers, but the CUDA backend cannot run: " + why
+                            + "; use loraxj.device=auto or cpu to run on the CPU");
                 }
                 yield new Choice("cuda", "loraxj.device=cuda: " + a.device());
             }
@@ -54,8 +63,9 @@ public final class BackendFactory {
                 if (!a.present()) {
                     yield new Choice("cpu", "loraxj.device=auto and " + a.reason());
                 }
-                if (!CUDA_BACKEND) {
-                    yield new Choice("cpu", "loraxj.device=auto: " + a.device() + " answers, but this build has no CUDA backend yet");
+                String why = backend.get();
+                if (why != null) {
+                    yield new Choice("cpu", "loraxj.device=auto: " + a.device() + " answers, but the CUDA backend cannot run: " + why);
                 }
                 yield new Choice("cuda", "loraxj.device=auto: " + a.device() + " answers");
             }
@@ -67,6 +77,7 @@ public final class BackendFactory {
     public static Backend open(Choice choice, Checkpoint checkpoint, ModelConfig config, Parallel pool, Options options) {
         return switch (choice.device()) {
             case "cpu" -> CpuBackend.load(checkpoint, config, pool, options.quantize(), options.quantizeHead());
+            case "cuda" -> CudaBackend.load(checkpoint, config, options.quantize());
             default -> throw new ModelException("no backend for device " + choice.device());
         };
     }

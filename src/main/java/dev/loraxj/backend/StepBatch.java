@@ -82,6 +82,37 @@ public final class StepBatch {
         return numSeqs - 1;
     }
 
+    /**
+     * Checks what a backend would otherwise read out of bounds: every token in the vocabulary, every
+     * position within its sequence's block table, every block in a cache of {@code numBlocks}.
+     */
+    public void validate(int vocab, int blockSize, int numBlocks) {
+        for (int s = 0; s < numSeqs; s++) {
+            int[] table = blockTables[s];
+            for (int t = seqStart[s]; t < seqStart[s + 1]; t++) {
+                int token = tokens[t];
+                int p = positions[t];
+                if (token < 0 || token >= vocab) {
+                    throw new IllegalArgumentException("token id " + token + " outside the vocabulary [0, " + vocab + ")");
+                }
+                if (p < 0) {
+                    throw new IllegalArgumentException("negative position " + p);
+                }
+                if (table == null || p / blockSize >= table.length) {
+                    throw new IllegalArgumentException("position " + p + " of sequence " + s + " is past its block table ("
+                            + (table == null ? 0 : table.length) + " blocks of " + blockSize + ")");
+                }
+                int block = table[p / blockSize];
+                if (block < 0 || block >= numBlocks) {
+                    throw new IllegalArgumentException("block id " + block + " outside the KV cache [0, " + numBlocks + ")");
+                }
+            }
+        }
+        if (vocabSize != vocab) {
+            throw new IllegalArgumentException("StepBatch vocab " + vocabSize + " differs from the model's " + vocab);
+        }
+    }
+
     /** Makes room for the logits; called by the backend before it writes them. */
     public float[] logitsBuffer() {
         int need = numLogitRows * vocabSize;

@@ -42,7 +42,16 @@ class KubernetesOverlaysTest {
         assertEquals(base.getReadinessProbe(), gpu.getReadinessProbe());
         assertEquals(base.getVolumeMounts(), gpu.getVolumeMounts());
         assertTrue(gpu.getEnv().containsAll(base.getEnv()), "env merged by name, not replaced");
-        assertEquals(base.getEnv().size() + 1, gpu.getEnv().size());
+        assertEquals(base.getEnv().size() + 2, gpu.getEnv().size());
+    }
+
+    @Test
+    void gpuOverlayRunsOnTheCudaBackendAndTheCpuOverlayDoesNot() {
+        Container gpu = Manifests.container(Manifests.deployment("overlays/gpu"));
+        assertEquals("cuda", gpu.getEnv().stream().filter(e -> e.getName().equals("LORAXJ_DEVICE")).findFirst()
+                .orElseThrow(() -> new AssertionError("gpu overlay sets LORAXJ_DEVICE")).getValue());
+        Container cpu = Manifests.container(Manifests.deployment("overlays/cpu"));
+        assertTrue(cpu.getEnv().stream().noneMatch(e -> e.getName().equals("LORAXJ_DEVICE") && "cuda".equals(e.getValue())));
     }
 
     @Test

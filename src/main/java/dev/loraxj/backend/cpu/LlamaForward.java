@@ -158,32 +158,7 @@ final class LlamaForward {
         if (cache == null) {
             throw new IllegalStateException("forward before allocateKvCache");
         }
-        int vocab = cfg.vocabSize();
-        int bs = cache.blockSize();
-        for (int s = 0; s < b.numSeqs(); s++) {
-            int[] table = b.blockTable(s);
-            for (int t = b.seqStart(s); t < b.seqEnd(s); t++) {
-                int token = b.token(t);
-                int p = b.position(t);
-                if (token < 0 || token >= vocab) {
-                    throw new IllegalArgumentException("token id " + token + " outside the vocabulary [0, " + vocab + ")");
-                }
-                if (p < 0) {
-                    throw new IllegalArgumentException("negative position " + p);
-                }
-                if (table == null || p / bs >= table.length) {
-                    throw new IllegalArgumentException("position " + p + " of sequence " + s + " is past its block table ("
-                            + (table == null ? 0 : table.length) + " blocks of " + bs + ")");
-                }
-                int block = table[p / bs];
-                if (block < 0 || block >= cache.numBlocks()) {
-                    throw new IllegalArgumentException("block id " + block + " outside the KV cache [0, " + cache.numBlocks() + ")");
-                }
-            }
-        }
-        if (b.vocabSize() != vocab) {
-            throw new IllegalArgumentException("StepBatch vocab " + b.vocabSize() + " differs from the model's " + vocab);
-        }
+        b.validate(cfg.vocabSize(), cache.blockSize(), cache.numBlocks());
     }
 
     private void grow(int T) {
