@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # loraxj against llama.cpp on the same random Llama, side by side on this machine, in turns.
 #
-#   bench/compare-llamacpp.sh LLAMA_BUILD_DIR [--shape 110m|tiny] [--dtypes f32,bf16] [--clients 32] [--tokens 64]
+#   bench/compare-llamacpp.sh LLAMA_BUILD_DIR [--shape 110m|tiny] [--dtypes f32,bf16[,int8,int4]] [--clients 32] [--tokens 64]
 #                             [--prompt-tokens 16] [--threads N] [--rounds 3] [--dir /tmp/loraxj-bench] [--jar JAR] [--http 1|0]
 #
 # LLAMA_BUILD_DIR holds bin/llama-bench, bin/llama-batched-bench and bin/llama-server (cmake --build BUILD
-# --target llama-bench llama-batched-bench llama-server); its parent is the llama.cpp checkout whose gguf-py/
+# --target llama-bench llama-batched-bench llama-server, and llama-quantize for int8/int4 against Q8_0/Q4_0); its parent is the llama.cpp checkout whose gguf-py/
 # converts the model (or set GGUF_PY). Nothing of llama.cpp is built or kept here. Run from the repository root
 # after ./mvnw package -DskipTests. Every benchmark runs under flock /tmp/loraxj-bench.lock (other agents
 # benchmark on these machines too) and under a 175 s timeout.
@@ -55,15 +55,31 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 'nan'),float(sys.argv
 echo "loraxj vs llama.cpp ($(git -C "$(dirname "$BUILD")" rev-parse --short HEAD 2>/dev/null || echo "$BUILD")), shape $SHAPE, $THREADS threads;"
 echo "each figure measured in turns under $LOCK on a shared machine: read the ratios, not the absolute figures"
 declare -A R
+# int8 and int4: loraxj quantizes the F32 model at load (loraxj.quantize); llama.cpp's llama-quantize --pure makes Q8_0 and
+# Q4_0 of the F32 GGUF (every linear and the output head in that type, as loraxj.quantize-head=true does)
+quant() { case $1 in int8) echo Q8_0 ;; int4) echo Q4_0 ;; esac; }
 for dt in ${DTYPES//,/ }; do
   DT=${dt^^}
+  case $dt in int8) DT=I8 ;; int4) DT=I4 ;; esac
   echo; echo "== $DT: loraxj bench (prefill 128, decode after a 32-token prompt, 64 steps)"
   locked "${RUN[@]}" bench --shape "$SHAPE" --dtype "$dt" --threads "$THREADS" --batches 8,32 --prefill 128 \
       --rounds "$ROUNDS" --dir "$DIR" 2>&1 | grep -v '^WARNING' | tee "$OUT/loraxj-$dt.txt"
-  gguf=$OUT/$SHAPE-$dt.gguf
-  src=$DIR/$SHAPE-$dt/model.safetensors
+  q=$(quant "$dt")
+  from=${q:+f32}
+  from=${from:-$dt}
+  gguf=$OUT/$SHAPE-$from.gguf
+  src=$DIR/$SHAPE-$from/model.safetensors
   if [[ ! -f $gguf || $src -nt $gguf ]]; then
-    PYTHONPATH=$GGUF_PY python3 "$HERE/safetensors_to_gguf.py" "$DIR/$SHAPE-$dt" "$gguf"
+    PYTHONPATH=$GGUF_PY python3 "$HERE/safetensors_to_gguf.py" "$DIR/$SHAPE-$from" "$gguf"
+  fi
+  if [[ -n $q ]]; then
+    [[ -x $BUILD/bin/llama-quantize ]] || { echo "no $BUILD/bin/llama-quantize: build it with cmake --build $BUILD --target llama-quantize" >&2; exit 2; }
+    qg=$OUT/$SHAPE-$q.gguf
+    if [[ ! -f $qg || $gguf -nt $qg ]]; then
+      locked "$BUILD/bin/llama-quantize" --pure "$gguf" "$qg" "$q" > "$OUT/llama-quantize-$q.log" 2>&1 || { tail -5 "$OUT/llama-quantize-$q.log"; exit 1; }
+    fi
+    gguf=$qg
+    echo "== $DT against llama.cpp $q"
   fi
   echo "== $DT: llama-bench -p 128"
   locked "$BUILD/bin/llama-bench" -m "$gguf" -p 128 -n 0 -t "$THREADS" -r "$ROUNDS" -o json \
@@ -110,9 +126,16 @@ echo; echo "== loraxj / llama.cpp, shape $SHAPE, $THREADS threads (above 1: lora
 printf '  %-34s %12s %12s %8s\n' figure loraxj llama.cpp ratio
 for dt in ${DTYPES//,/ }; do
   DT=${dt^^}
+  case $dt in int8) DT=I8 ;; int4) DT=I4 ;; esac
   printf '  %-34s %12s %12s %8s\n' "prefill 128 tok/s, $DT" "${R[$DT.j.pp128]}" "${R[$DT.l.pp128]}" "$(ratio "${R[$DT.j.pp128]}" "${R[$DT.l.pp128]}")"
   for b in 1 8 32; do
     printf '  %-34s %12s %12s %8s\n' "decode batch $b tok/s, $DT" "${R[$DT.j.b$b]}" "${R[$DT.l.b$b]}" "$(ratio "${R[$DT.j.b$b]}" "${R[$DT.l.b$b]}")"
+  done
+done
+for q in I8 I4; do
+  [[ -n ${R[$q.j.b1]:-} && -n ${R[BF16.j.b1]:-} ]] || continue
+  for b in 1 32; do
+    printf '  %-34s %12s %12s %8s\n' "loraxj $q / BF16, batch $b" "${R[$q.j.b$b]}" "${R[BF16.j.b$b]}" "$(ratio "${R[$q.j.b$b]}" "${R[BF16.j.b$b]}")"
   done
 done
 [[ $HTTP == 0 ]] || printf '  %-34s %12s %12s %8s\n' "HTTP $CLIENTS clients tok/s, F32" "${R[http.loraxj.tokens_per_s]}" "${R[http.llama.tokens_per_s]}" \

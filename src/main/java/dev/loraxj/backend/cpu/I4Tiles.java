@@ -63,6 +63,27 @@ final class I4Tiles {
         return ((FloatVector) q.sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d);
     }
 
+    /** A whole group's 16 bytes: the low nibbles are its first 16 inputs, the high ones the other 16. */
+    private static final VectorSpecies<Byte> G = ByteVector.SPECIES_128;
+    /** Float vectors per half-group (16 inputs). */
+    private static final int PARTS = HALF / L;
+
+    /** The q - 8 of inputs {@code 32g..32g+15} (hi false) or {@code 32g+16..32g+31} (hi true) of the row at byte {@code wr}. */
+    private static ByteVector half(MemorySegment w, long wr, int g, boolean hi) {
+        ByteVector q = ByteVector.fromMemorySegment(G, w, wr + (long) g * HALF, Matmul.LE);
+        return (hi ? q.lanewise(VectorOperators.LSHR, 4) : q).and((byte) 0x0F).sub((byte) 8);
+    }
+
+    /** Float vector {@code part} of a half-group's q - 8, times d: exactly what {@link #load} gives for those L inputs. */
+    private static FloatVector part(ByteVector q8, int part, float d) {
+        return ((FloatVector) q8.convertShape(VectorOperators.B2F, F, part)).mul(d);
+    }
+
+    /** Inputs below this are in whole groups, read a group (one 16-byte load) at a time; the rest L at a time. */
+    private static int groupEnd(int kEnd) {
+        return kEnd / GROUP * GROUP;
+    }
+
     private static float weight(MemorySegment w, long wr, int k, float d) {
         int q = (w.get(ValueLayout.JAVA_BYTE, at(wr, k)) >> shift(k)) & 0x0F;
         return (float) (q - 8) * d;
@@ -74,7 +95,18 @@ final class I4Tiles {
         int xr = t * in;
         FloatVector a = FloatVector.zero(F);
         int kEnd = F.loopBound(in);
-        for (int k = 0; k < kEnd; k += L) {
+        int gEnd = groupEnd(kEnd);
+        for (int k = 0; k < gEnd; k += GROUP) {
+            int g = k / GROUP;
+            float d = scales[sr + g];
+            for (int h = 0; h < 2; h++) {
+                ByteVector q8 = half(w, wr, g, h == 1);
+                for (int p = 0; p < PARTS; p++) {
+                    a = part(q8, p, d).fma(FloatVector.fromArray(F, x, xr + k + h * HALF + p * L), a);
+                }
+            }
+        }
+        for (int k = gEnd; k < kEnd; k += L) {
             a = load(w, wr, k, scales[sr + k / GROUP]).fma(FloatVector.fromArray(F, x, xr + k), a);
         }
         return finish(a, w, scales, sr, wr, x, xr, kEnd, in, bias, r);
@@ -87,7 +119,21 @@ final class I4Tiles {
         int sa = ra * groups, sb = rb * groups;
         FloatVector a = FloatVector.zero(F), b = a;
         int kEnd = F.loopBound(in);
-        for (int k = 0; k < kEnd; k += L) {
+        int gEnd = groupEnd(kEnd);
+        // A group at a time: one 16-byte load per row gives 32 inputs (low nibbles, then high), its scale read once, the shifts constant.
+        for (int k = 0; k < gEnd; k += GROUP) {
+            int g = k / GROUP;
+            float da = scales[sa + g], db = scales[sb + g];
+            for (int h = 0; h < 2; h++) {
+                ByteVector qa = half(w, wa, g, h == 1), qb = half(w, wb, g, h == 1);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xv = FloatVector.fromArray(F, x, k + h * HALF + p * L);
+                    a = part(qa, p, da).fma(xv, a);
+                    b = part(qb, p, db).fma(xv, b);
+                }
+            }
+        }
+        for (int k = gEnd; k < kEnd; k += L) {
             FloatVector xv = FloatVector.fromArray(F, x, k);
             int g = k / GROUP;
             a = load(w, wa, k, scales[sa + g]).fma(xv, a);
@@ -105,7 +151,18 @@ final class I4Tiles {
             long wr = (r + i) * rowBytes(in);
             int sr = (r + i) * groups;
             long dr = (long) i * in * 4;
-            for (int k = 0; k < kEnd; k += L) {
+            int gEnd = groupEnd(kEnd);
+            for (int k = 0; k < gEnd; k += GROUP) {
+                int g = k / GROUP;
+                float d = scales[sr + g];
+                for (int h = 0; h < 2; h++) {
+                    ByteVector q8 = half(w, wr, g, h == 1);
+                    for (int p = 0; p < PARTS; p++) {
+                        part(q8, p, d).intoMemorySegment(dst, dr + (k + h * HALF + p * L) * 4L, Matmul.LE);
+                    }
+                }
+            }
+            for (int k = gEnd; k < kEnd; k += L) {
                 load(w, wr, k, scales[sr + k / GROUP]).intoMemorySegment(dst, dr + k * 4L, Matmul.LE);
             }
             for (int k = kEnd; k < in; k++) {
