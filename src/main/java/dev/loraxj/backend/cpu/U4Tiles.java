@@ -1,7 +1,9 @@
 package dev.loraxj.backend.cpu;
 
+import dev.loraxj.model.DType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,13 +20,16 @@ import java.lang.foreign.ValueLayout;
  * is the very float a dequantized F32 checkpoint holds. Each kernel walks the groups in order with their scale and zero point
  * hoisted out of the inner loop (no division per vector), and the FMA chain is the F32 kernel's (one accumulator, k ascending,
  * {@link Vec#sum}, the scalar tail, the bias), so a row gives bitwise the F32 result over the dequantized matrix, in a decode
- * step and in a batched tile alike (which widens a block of rows this way and reuses the F32 tile).
+ * step and in a batched tile alike (which widens a block of rows this way and reuses the F32 tile). With 16 float lanes, whole
+ * 32-input blocks look their weights up in a per-group table, as {@link I4Tiles} does, with the same bits.
  */
 final class U4Tiles {
 
     private static final VectorSpecies<Float> F = Matmul.F;
     private static final int L = Matmul.L;
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * Byte.SIZE));
+    /** Inputs per 16-byte block of nibbles. */
+    private static final int BLOCK = DType.I4_GROUP;
 
     private U4Tiles() {
     }
@@ -61,6 +66,14 @@ final class U4Tiles {
             int gEnd = Math.min(kEnd, k + gs);
             byte z = zeros[g];
             float s = scales[g];
+            if (I4Tiles.LOOKUP) {
+                IntVector lv = I4Tiles.levels(z, s);
+                for (; k + BLOCK <= gEnd; k += BLOCK) {
+                    IntVector q = I4Tiles.nibbles(w, wr, k / BLOCK);
+                    a = I4Tiles.lookup(lv, q, false).fma(FloatVector.fromArray(F, x, xr + k), a);
+                    a = I4Tiles.lookup(lv, q, true).fma(FloatVector.fromArray(F, x, xr + k + BLOCK / 2), a);
+                }
+            }
             for (; k < gEnd; k += L) {
                 a = load(w, wr, k, z, s).fma(FloatVector.fromArray(F, x, xr + k), a);
             }
@@ -83,6 +96,17 @@ final class U4Tiles {
             int gEnd = Math.min(kEnd, k + gs);
             byte za = zeros[sa + g], zb = zeros[sb + g];
             float ca = scales[sa + g], cb = scales[sb + g];
+            if (I4Tiles.LOOKUP) {
+                IntVector la = I4Tiles.levels(za, ca), lb = I4Tiles.levels(zb, cb);
+                for (; k + BLOCK <= gEnd; k += BLOCK) {
+                    IntVector qa = I4Tiles.nibbles(w, wa, k / BLOCK), qb = I4Tiles.nibbles(w, wb, k / BLOCK);
+                    FloatVector x0 = FloatVector.fromArray(F, x, k), x1 = FloatVector.fromArray(F, x, k + BLOCK / 2);
+                    a = I4Tiles.lookup(la, qa, false).fma(x0, a);
+                    b = I4Tiles.lookup(lb, qb, false).fma(x0, b);
+                    a = I4Tiles.lookup(la, qa, true).fma(x1, a);
+                    b = I4Tiles.lookup(lb, qb, true).fma(x1, b);
+                }
+            }
             for (; k < gEnd; k += L) {
                 FloatVector xv = FloatVector.fromArray(F, x, k);
                 a = load(w, wa, k, za, ca).fma(xv, a);
@@ -109,6 +133,14 @@ final class U4Tiles {
                 int gEnd = Math.min(kEnd, k + gs);
                 byte z = zeros[g];
                 float s = scales[g];
+                if (I4Tiles.LOOKUP) {
+                    IntVector lv = I4Tiles.levels(z, s);
+                    for (; k + BLOCK <= gEnd; k += BLOCK) {
+                        IntVector q = I4Tiles.nibbles(w, wr, k / BLOCK);
+                        I4Tiles.lookup(lv, q, false).intoMemorySegment(dst, dr + k * 4L, Matmul.LE);
+                        I4Tiles.lookup(lv, q, true).intoMemorySegment(dst, dr + (k + BLOCK / 2) * 4L, Matmul.LE);
+                    }
+                }
                 for (; k < gEnd; k += L) {
                     load(w, wr, k, z, s).intoMemorySegment(dst, dr + k * 4L, Matmul.LE);
                 }
