@@ -45,7 +45,12 @@ public final class SafeTensors implements AutoCloseable {
             if (size < 8) {
                 throw new ModelException(path.getFileName() + ": not a safetensors file (" + size + " bytes)");
             }
-            MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            // The mapping seen as a plain native segment of the same arena (closing it still unmaps and invalidates both): kernels
+            // then meet one segment class, as with the weights quantized or widened at load. A call site that sees mapped and
+            // native segments both is compiled for two receiver types, and there C2 stops intrinsifying the vector loads:
+            // F32 prefill of the 110m shape ran at 0.71x of this (measured on Zen 5, 919 against 1290 tokens/s).
+            MemorySegment file = MemorySegment.ofAddress(channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena).address())
+                    .reinterpret(size, arena, null);
             long headerLen = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
                 throw new ModelException(path.getFileName() + ": corrupt safetensors header length " + headerLen);
