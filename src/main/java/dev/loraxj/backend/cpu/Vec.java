@@ -47,7 +47,7 @@ public final class Vec {
      */
     static void sums16(float[] buf) {
         if (L != 16) {
-            sumEach(buf, 16);
+            sumEach(buf, 16, 0);
             return;
         }
         // Written out in full: this keeps the method too big for C2 to inline into a tile, which would exhaust its node budget.
@@ -86,12 +86,17 @@ public final class Vec {
 
     /** As {@link #sums16} for 8 accumulators at {@code buf[L i ..]}. */
     static void sums8(float[] buf) {
+        sums8(buf, 0);
+    }
+
+    /** As {@link #sums8}, the sums written from {@code buf[SUMS_AT + at]} (room for L floats from there). */
+    static void sums8(float[] buf, int at) {
         if (L == 8) {
-            sums8of8(buf);
+            sums8of8(buf, at);
             return;
         }
         if (L != 16) {
-            sumEach(buf, 8);
+            sumEach(buf, 8, at);
             return;
         }
         FloatVector a0 = FloatVector.fromArray(F, buf, 0 * L);
@@ -109,14 +114,14 @@ public final class Vec {
         FloatVector d0 = c0.blend(c2, M4).add(c2.blend(c0, M4).rearrange(X4));
         FloatVector d1 = c1.blend(c3, M4).add(c3.blend(c1, M4).rearrange(X4));
         FloatVector e = d0.blend(d1, M2).add(d1.blend(d0, M2).rearrange(X2));
-        e.add(e.rearrange(X1)).intoArray(buf, SUMS_AT);
+        e.add(e.rearrange(X1)).intoArray(buf, SUMS_AT + at);
         for (int i = 1; i < 8; i++) {
-            buf[SUMS_AT + i] = buf[SUMS_AT + 2 * i];
+            buf[SUMS_AT + at + i] = buf[SUMS_AT + at + 2 * i];
         }
     }
 
     /** {@link #sums8} with 8 lanes: the 8 reductions in 7 vector steps, as {@link #sums16} packs them. */
-    private static void sums8of8(float[] buf) {
+    private static void sums8of8(float[] buf, int at) {
         FloatVector a0 = FloatVector.fromArray(F, buf, 0);
         FloatVector a1 = FloatVector.fromArray(F, buf, L);
         FloatVector a2 = FloatVector.fromArray(F, buf, 2 * L);
@@ -131,7 +136,7 @@ public final class Vec {
         FloatVector c3 = a3.blend(a7, M4).add(a7.blend(a3, M4).rearrange(X4));
         FloatVector d0 = c0.blend(c2, M2).add(c2.blend(c0, M2).rearrange(X2));
         FloatVector d1 = c1.blend(c3, M2).add(c3.blend(c1, M2).rearrange(X2));
-        d0.blend(d1, M1).add(d1.blend(d0, M1).rearrange(X1)).intoArray(buf, SUMS_AT);
+        d0.blend(d1, M1).add(d1.blend(d0, M1).rearrange(X1)).intoArray(buf, SUMS_AT + at);
     }
 
     /**
@@ -193,9 +198,9 @@ public final class Vec {
     }
 
     /** The fallback of {@link #sums16} for other vector widths. */
-    private static void sumEach(float[] buf, int n) {
+    private static void sumEach(float[] buf, int n, int at) {
         for (int i = 0; i < n; i++) {
-            buf[SUMS_AT + i] = sum(FloatVector.fromArray(F, buf, i * L));
+            buf[SUMS_AT + at + i] = sum(FloatVector.fromArray(F, buf, i * L));
         }
     }
 
