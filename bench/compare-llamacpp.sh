@@ -15,7 +15,7 @@
 #   prefill 128:   loraxj `bench` pp128 against llama-bench -p 128
 #   decode b1/8/32: loraxj `bench` (32-token prompt, 64 steps) against llama-batched-bench -npp 32 -ntg 64 -npl 1,8,32 (S_TG)
 #   HTTP (--http 0 skips it): `bench serve --figures load` (N clients streaming /v1/completions, max_tokens --tokens, greedy, EOS
-#                  ignored) against llama-server -np N, with the same client (--url); tokens/s and TTFT p50, f32 model
+#                  ignored) against llama-server -np N, with the same client (--url); tokens/s and TTFT p50, f32 model (its GGUF with byte pieces as text)
 set -euo pipefail
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -100,8 +100,12 @@ done
 
 if [[ $HTTP != 0 ]]; then
 echo; echo "== HTTP: $CLIENTS clients x $TOKENS tokens, f32 model, llama-server then loraxj, the same client"
-gguf=$OUT/$SHAPE-f32.gguf
-[[ -f $gguf ]] || PYTHONPATH=$GGUF_PY python3 "$HERE/safetensors_to_gguf.py" "$DIR/$SHAPE-f32" "$gguf"
+# byte pieces decoded as text: llama-server fails a stream whose text is not valid UTF-8, and random models draw lone bytes
+gguf=$OUT/$SHAPE-f32-http.gguf
+src=$DIR/$SHAPE-f32/model.safetensors
+if [[ ! -f $gguf || ! -f $src || $src -nt $gguf ]]; then
+  PYTHONPATH=$GGUF_PY python3 "$HERE/safetensors_to_gguf.py" --bytes-as-text "$DIR/$SHAPE-f32" "$gguf"
+fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SERVE=(bench serve --figures load --shape "$SHAPE" --clients "$CLIENTS" --tokens "$TOKENS" --prompt-tokens "$PROMPT"
        --adapters 0 --rounds "$ROUNDS" --threads "$THREADS" --dir "$DIR" --jar "$JAR" --out "$OUT/serve")

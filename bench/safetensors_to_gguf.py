@@ -52,8 +52,12 @@ def permute(w, heads):
     return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def vocab(tokenizer_dir, size):
+def vocab(tokenizer_dir, size, bytes_as_text=False):
     """Tokens, scores and types: SentencePiece-style pieces in id order (score -id), then padding pieces up to size.
+
+    bytes_as_text types the <0xNN> pieces as normal tokens, so llama.cpp decodes one to its six characters instead of
+    a raw byte. llama-server answers a stream whose text is not valid UTF-8 with a 500 ("does not match the expected
+    Content-only format"), and a random model draws lone bytes; throughput and TTFT do not depend on the text.
 
     The padding is a word per id, "\u2581t<id>", exactly as loraxj's bench pads the tokenizer.json it serves
     (ServeSetup.padPiece): a random model draws ids all over the vocabulary, and both servers must decode
@@ -75,14 +79,14 @@ def vocab(tokenizer_dir, size):
             elif piece in special or piece in ("<s>", "</s>"):
                 types.append(T.CONTROL)
             elif piece.startswith("<0x") and piece.endswith(">") and len(piece) == 6:
-                types.append(T.BYTE)
+                types.append(T.NORMAL if bytes_as_text else T.BYTE)
             else:
                 types.append(T.NORMAL)
     else:  # a synthetic vocabulary: unk, bos, eos, the 256 bytes
         for p, t in (("<unk>", T.UNKNOWN), ("<s>", T.CONTROL), ("</s>", T.CONTROL)):
             tokens.append(p); scores.append(0.0); types.append(t)
         for b in range(256):
-            tokens.append(f"<0x{b:02X}>"); scores.append(0.0); types.append(T.BYTE)
+            tokens.append(f"<0x{b:02X}>"); scores.append(0.0); types.append(T.NORMAL if bytes_as_text else T.BYTE)
     for i in range(len(tokens), size):
         tokens.append(f"\u2581t{i}"); scores.append(-float(i)); types.append(T.NORMAL)
     return tokens, scores, types
@@ -92,6 +96,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model_dir")
     ap.add_argument("out")
+    ap.add_argument("--bytes-as-text", action="store_true", help="byte pieces as normal tokens (for llama-server's HTTP bench)")
     ap.add_argument("--tokenizer", default=str(Path(__file__).resolve().parents[2] / "shared" / "models" / "stories260K"))
     a = ap.parse_args()
     d = Path(a.model_dir)
@@ -120,7 +125,7 @@ def main():
     dtype = st["model.embed_tokens.weight"][0]
     w.add_file_type(gguf.LlamaFileType.MOSTLY_BF16 if dtype == "BF16" else gguf.LlamaFileType.ALL_F32)
 
-    tokens, scores, types = vocab(a.tokenizer, cfg["vocab_size"])
+    tokens, scores, types = vocab(a.tokenizer, cfg["vocab_size"], a.bytes_as_text)
     w.add_tokenizer_model("llama")
     w.add_tokenizer_pre("default")
     w.add_token_list(tokens)

@@ -108,9 +108,12 @@ final class I4Tiles {
         return (IntVector) ByteVector.fromMemorySegment(G, w, wr + (long) g * HALF, Matmul.LE).convertShape(VectorOperators.B2I, IL, 0);
     }
 
-    /** The weights of a group's first 16 inputs (hi false) or its other 16 (hi true), looked up in its {@link #levels}. */
+    /**
+     * The weights of a group's first 16 inputs (hi false) or its other 16 (hi true), looked up in its {@link #levels}. No mask:
+     * {@code selectFrom} wraps each index modulo the 16 lanes (its documented {@code wrapIndex}), which keeps the low 4 bits, the nibble.
+     */
     static FloatVector lookup(IntVector levels, IntVector nibbles, boolean hi) {
-        return (hi ? nibbles.lanewise(VectorOperators.LSHR, 4) : nibbles).and(0x0F).selectFrom(levels).reinterpretAsFloats();
+        return (hi ? nibbles.lanewise(VectorOperators.LSHR, 4) : nibbles).selectFrom(levels).reinterpretAsFloats();
     }
 
     /** Inputs below this are in whole groups, read a group (one 16-byte load) at a time; the rest L at a time. */
