@@ -231,12 +231,12 @@ public final class Matmul {
 
     /**
      * Rows {@code [r, rEnd)} (a multiple of 4) × all T tokens through the F32 tiles, with row {@code g}'s weights at
-     * row {@code g - base} of {@code w}: full tiles of {@link F32Tiles#TOKENS} tokens, then one narrower tile for the rest.
+     * row {@code g - base} of {@code w}: tiles as wide as {@link F32Tiles#width} gives them.
      */
     private static void f32Tiles(MemorySegment w, int base, int in, int kEnd, int out, float[] bias, int r, int rEnd, float[] x,
                                  int T, float[] y, float[] sums) {
-        for (int t = 0; t < T; t += F32Tiles.TOKENS) {
-            int n = Math.min(F32Tiles.TOKENS, T - t);
+        for (int t = 0, n; t < T; t += n) {
+            n = F32Tiles.width(T - t);
             for (int g = r; g < rEnd; g += F32Tiles.ROWS) {
                 F32Tiles.tile(w, (long) (g - base) * in * 4, in, kEnd, out, bias, g, x, t, n, y, sums);
             }

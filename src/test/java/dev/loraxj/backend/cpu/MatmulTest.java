@@ -92,11 +92,11 @@ class MatmulTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(DType dtype) {
-        // 7, 9 and 11 tokens: full F32 tiles (3 or 6 tokens by the machine's shape) then narrower ones of 1, 3 and 5 (3 + 2), and
-        // the BF16 tile of 4 and its per-row tail; 22 and 23: BF16 rows widened once per block (Matmul.WIDEN_TOKENS), tails of
-        // 1, 2, 4 and 5 tokens.
+        // 7 to 11 tokens: F32 tiles of 3 tokens and their tails of 1 and 2 (AVX2), or of 6, 4 (8 = 4 + 4), 3 (7 = 4 + 3) and
+        // 5 (3 + 2) (AVX-512), and the BF16 tile of 4 and its per-row tail; 22 and 23: BF16 rows widened once per block
+        // (Matmul.WIDEN_TOKENS), then 6 + 6 + 6 + 4 and 6 + 6 + 6 + 3 + 2.
         assertTrue(22 >= Matmul.WIDEN_TOKENS, "22 tokens reach the widened BF16 path");
-        for (int T : new int[] {7, 9, 11, 22, 23}) {
+        for (int T : new int[] {7, 8, 9, 11, 22, 23}) {
             eachOutputIsBitIdenticalWhateverTileOrRowRangeItLandsIn(dtype, T);
         }
     }
