@@ -73,15 +73,39 @@ public final class S3ProxyServer implements AutoCloseable {
     }
 
     public void createBucket(String bucket) {
-        client.createBucket(b -> b.bucket(bucket));
+        retried(() -> client.createBucket(b -> b.bucket(bucket)));
     }
 
     public void put(String bucket, String key, byte[] bytes) {
-        client.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(bytes));
+        retried(() -> client.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(bytes)));
     }
 
     public void delete(String bucket, String key) {
-        client.deleteObject(b -> b.bucket(bucket).key(key));
+        retried(() -> client.deleteObject(b -> b.bucket(bucket).key(key)));
+    }
+
+    /**
+     * Test-data writes, each idempotent, tried up to 5 times. The URL-connection client sends PUTs with
+     * {@code Expect: 100-continue}, and when its pooled connection has been closed it fails with "Unexpected end of file
+     * from server" as an UncheckedIOException that the SDK's retries never see (about one suite start in five here).
+     */
+    private static void retried(Runnable write) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                write.run();
+                return;
+            } catch (java.io.UncheckedIOException | software.amazon.awssdk.core.exception.SdkClientException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     /** Uploads the regular files of {@code dir} under {@code prefix/}. */
