@@ -1,5 +1,6 @@
 package dev.loraxj.adapter;
 
+import dev.loraxj.TestFiles;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
@@ -16,7 +17,6 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 
 /** An S3 server in this JVM (s3proxy over a temporary directory), listening on 127.0.0.1 only. */
 public final class S3ProxyServer implements AutoCloseable {
@@ -38,7 +38,7 @@ public final class S3ProxyServer implements AutoCloseable {
     }
 
     public static S3ProxyServer start() throws Exception {
-        Path root = Files.createTempDirectory("loraxj-s3proxy");
+        Path root = TestFiles.dir("loraxj-s3proxy");
         S3Proxy proxy = S3Proxy.builder().blobStore(new FilesystemNio2BlobStore(root.toString()))
                 .endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY).build();
@@ -121,8 +121,6 @@ public final class S3ProxyServer implements AutoCloseable {
     public void close() throws Exception {
         client.close();
         proxy.stop();
-        try (var walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        TestFiles.deleteTree(root);
     }
 }

@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loraxj.SharedAssets;
+import dev.loraxj.TestFiles;
 import dev.loraxj.adapter.BadAdapters;
 import dev.loraxj.adapter.RandomLora;
 import dev.loraxj.model.DType;
@@ -158,7 +159,7 @@ class AdapterApiTest {
         BadAdapters.filledB(bad.resolve("large-b"), cfg, DType.F32, 1e37f);
         BadAdapters.withConfig(bad.resolve("huge-alpha"), cfg, "lora_alpha", "1e39");
         BadAdapters.withConfig(bad.resolve("rank-four"), cfg, "r", "\"four\"");
-        Path outside = Files.createTempDirectory("loraxj-outside");
+        Path outside = TestFiles.dir("loraxj-outside");
         Files.createDirectories(bad);
         Map<String, String> cases = new java.util.HashMap<>(Map.of(
                 bad.resolve("missing").toString(), "was not found under the allowed roots",
@@ -267,11 +268,7 @@ class AdapterApiTest {
     }
 
     static void recreate(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (var walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        TestFiles.deleteTree(dir);
         Files.createDirectories(dir);
     }
 }

@@ -5,6 +5,7 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.UnauthorizedException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.loraxj.TestFiles;
 import dev.loraxj.hub.FakeHubResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -67,7 +68,7 @@ class ApiKeyAuthApiTest {
 
     static Path keysFile() {
         try {
-            Path f = Files.createTempFile("loraxj-api-keys", ".txt");
+            Path f = TestFiles.file("loraxj-api-keys", ".txt");
             return Files.writeString(f, "# mounted from a Secret\n\n  " + FILE_KEY + "  \n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,6 +1,7 @@
 package dev.loraxj.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loraxj.TestFiles;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -30,7 +31,7 @@ class GracefulShutdownIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Path log = Files.createTempFile("loraxj-sigterm", ".log");
+        Path log = TestFiles.file("loraxj-sigterm", ".log");
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-Dloraxj.model-id=" + SlowModelProfile.model(), "-Dloraxj.threads=1",
@@ -80,7 +81,7 @@ class GracefulShutdownIT {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Path log = Files.createTempFile("loraxj-idle-sigterm", ".log");
+        Path log = TestFiles.file("loraxj-idle-sigterm", ".log");
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-Dloraxj.model-id=" + SlowModelProfile.model(), "-Dloraxj.threads=1",

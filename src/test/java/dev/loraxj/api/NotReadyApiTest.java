@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import dev.loraxj.TestFiles;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -35,7 +36,7 @@ class NotReadyApiTest {
 
     static Path log() {
         try {
-            return Files.createTempFile("loraxj-not-ready", ".log");
+            return TestFiles.file("loraxj-not-ready", ".log");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

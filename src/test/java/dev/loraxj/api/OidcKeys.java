@@ -1,11 +1,11 @@
 package dev.loraxj.api;
 
+import dev.loraxj.TestFiles;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.smallrye.jwt.build.Jwt;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -29,7 +29,7 @@ public class OidcKeys implements QuarkusTestResourceLifecycleManager {
             KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
             g.initialize(2048);
             pair = g.generateKeyPair();
-            log = Files.createTempFile("loraxj-oidc", ".log");
+            log = TestFiles.file("loraxj-oidc", ".log");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         } catch (IOException e) {

@@ -52,17 +52,9 @@ abstract class PreQuantizedApiTest {
                 RandomLora.write(x.lora, PackedCheckpoints.SHAPE, 5);
                 PackedCheckpoints.write(src, f, 21, x.packed, x.plain);
                 Path root = dir.getParent();
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(root)));
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> dev.loraxj.TestFiles.deleteQuietly(root)));
             }
             return x;
-        }
-
-        private static void delete(Path root) {
-            try (var paths = Files.walk(root)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            } catch (java.io.IOException e) {
-                // best effort at exit: a leftover directory under java.io.tmpdir is harmless
-            }
         }
 
         Map<String, String> config() {

@@ -2,6 +2,7 @@ package dev.loraxj.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loraxj.SharedAssets;
+import dev.loraxj.TestFiles;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -26,7 +27,7 @@ class PreloadApiTest {
 
     static Path file() {
         try {
-            Path f = Files.createTempDirectory("loraxj-preload").resolve("preload");
+            Path f = TestFiles.dir("loraxj-preload").resolve("preload");
             Files.writeString(f, "# adapters to keep loaded\nlocal:lora-name-max\n");
             return f;
         } catch (IOException e) {

@@ -1,13 +1,12 @@
 package dev.loraxj.api;
 
 import dev.loraxj.SharedAssets;
+import dev.loraxj.TestFiles;
 import dev.loraxj.adapter.PredibaseFakeGateway;
 import dev.loraxj.adapter.S3ProxyServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -47,7 +46,7 @@ public class S3TestResources implements QuarkusTestResourceLifecycleManager {
                     .grant(ALICE, "names", "old-names").grant(BOB, "other").grant(SERVER, "names", "old-names")
                     .version("names", "1", "completed", "s3://" + BUCKET + "/pbase/names/1")
                     .legacy("old-names", "2", UUID, 5);
-            cache = Files.createTempDirectory("loraxj-s3-cache");
+            cache = TestFiles.dir("loraxj-s3-cache");
         } catch (Exception e) {
             throw new IllegalStateException("cannot start s3proxy and the fake Predibase gateway", e);
         }
@@ -75,9 +74,7 @@ public class S3TestResources implements QuarkusTestResourceLifecycleManager {
                 s3.close();
             }
             if (cache != null) {
-                try (var walk = Files.walk(cache)) {
-                    walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
+                TestFiles.deleteTree(cache);
             }
         } catch (Exception e) {
             throw new IllegalStateException(e);

@@ -1,5 +1,6 @@
 package dev.loraxj.api;
 
+import dev.loraxj.TestFiles;
 import dev.loraxj.adapter.AdapterKey;
 import dev.loraxj.adapter.RandomLora;
 import dev.loraxj.bench.EppMetrics;
@@ -18,7 +19,6 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,7 +46,7 @@ class VllmMetricsApiTest {
     /** Two random rank-4 adapters for the slow model, named as a client sends them. */
     static Path adapters() {
         try {
-            Path dir = Files.createTempDirectory("loraxj-vllm-metrics");
+            Path dir = TestFiles.dir("loraxj-vllm-metrics");
             ModelConfig base = ModelConfig.load(SlowModelProfile.model());
             RandomLora.write(dir.resolve("alpha-lora"), base, 4, 8, false, List.of("q_proj", "v_proj"), DType.F32, 1, 0.02);
             RandomLora.write(dir.resolve("beta-lora"), base, 4, 8, false, List.of("q_proj", "v_proj"), DType.F32, 2, 0.02);

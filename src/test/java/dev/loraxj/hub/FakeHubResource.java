@@ -1,10 +1,10 @@
 package dev.loraxj.hub;
 
 import dev.loraxj.SharedAssets;
+import dev.loraxj.TestFiles;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -26,8 +26,8 @@ public class FakeHubResource implements QuarkusTestResourceLifecycleManager {
             hub.add("test-org/private-sue", SharedAssets.adapter("lora-name-sue")).privateFor(GOOD);
             hub.add("test-org/private-synth", SharedAssets.adapter("lora-synth-1")).privateFor(GOOD);
             hub.add("test-org/slow-private", SharedAssets.adapter("lora-synth-2")).privateFor(GOOD);
-            Path cache = Files.createTempDirectory("loraxj-hub-cache");
-            log = Files.createTempFile("loraxj-hub-test", ".log");
+            Path cache = TestFiles.dir("loraxj-hub-cache");
+            log = TestFiles.file("loraxj-hub-test", ".log");
             return Map.ofEntries(
                     Map.entry("loraxj.model-id", "test-org/stories260K"),
                     Map.entry("loraxj.hub.endpoint", hub.endpoint()),

@@ -1,6 +1,7 @@
 package dev.loraxj.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.loraxj.TestFiles;
 import dev.loraxj.api.TestClient;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -33,7 +34,7 @@ class HubUnreachableApiTest {
         public Map<String, String> getConfigOverrides() {
             try {
                 return Map.of("loraxj.model-id", "test-org/stories260K", "loraxj.hub.endpoint", ENDPOINT,
-                        "loraxj.hub.cache", Files.createTempDirectory("loraxj-hub-unreachable").toString(),
+                        "loraxj.hub.cache", TestFiles.dir("loraxj-hub-unreachable").toString(),
                         // many attempts, so the load is still retrying while the test looks
                         "loraxj.hub.retries", "30",
                         "quarkus.log.file.enabled", "true", "quarkus.log.file.path", LOG.toString());
@@ -53,7 +54,7 @@ class HubUnreachableApiTest {
 
     static Path log() {
         try {
-            return Files.createTempFile("loraxj-hub-unreachable", ".log");
+            return TestFiles.file("loraxj-hub-unreachable", ".log");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
