@@ -38,8 +38,13 @@ public final class TestFiles {
         return p;
     }
 
-    /** {@link #deleteTree}, best effort: for exit hooks, where a leftover under the temp folder is harmless. */
-    public static void deleteQuietly(Path root) {
+    /** Removes {@code root} (made by the caller) with what it holds when the test JVM exits. */
+    public static void deleteAtExit(Path root) {
+        CREATED.add(root);
+    }
+
+    /** {@link #deleteTree}, best effort: at exit a leftover under the temp folder is harmless. */
+    private static void deleteQuietly(Path root) {
         try {
             deleteTree(root);
         } catch (UncheckedIOException e) {

@@ -52,7 +52,7 @@ abstract class PreQuantizedApiTest {
                 RandomLora.write(x.lora, PackedCheckpoints.SHAPE, 5);
                 PackedCheckpoints.write(src, f, 21, x.packed, x.plain);
                 Path root = dir.getParent();
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> dev.loraxj.TestFiles.deleteQuietly(root)));
+                dev.loraxj.TestFiles.deleteAtExit(root);
             }
             return x;
         }

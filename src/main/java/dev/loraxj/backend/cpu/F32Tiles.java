@@ -24,37 +24,37 @@ final class F32Tiles {
     }
 
     /**
-     * Tokens of the next tile when {@code r} remain. Each tile is one more pass over the block of weight rows, so the
-     * 4 x 6 family ends on balanced tiles rather than a thin one: 8 as 4 + 4 and 7 as 4 + 3, not 6 + 2 and 6 + 1
-     * (measured on the 110m shape, Zen 5: batch-8 decode 446-466 tokens/s as 4 + 4 against 375-381 as 6 + 2).
-     * Which tile an output lands in changes no bit.
+     * Tokens of the next tile when {@code r} remain, always a width {@link #tile} has. Each tile is one more pass over
+     * the block of weight rows, so the 4 x 6 family ends on balanced tiles rather than a thin one: 8 as 4 + 4 and 7 as
+     * 4 + 3, not 6 + 2 and 6 + 1 (measured on the 110m shape, Zen 5: batch-8 decode 446-466 tokens/s as 4 + 4 against
+     * 375-381 as 6 + 2); 5, for which there is no tile, as 3 + 2. Which tile an output lands in changes no bit.
      */
     static int width(int r) {
-        if (TOKENS < 6 || r <= 6) {
+        if (TOKENS < 6 || r <= 4 || r == 6) {
             return Math.min(r, TOKENS);
         }
-        return r == 7 || r == 8 ? 4 : TOKENS;
+        return switch (r) {
+            case 5 -> 3;
+            case 7, 8 -> 4;
+            default -> TOKENS;
+        };
     }
 
     /**
      * Rows r..r+{@link #ROWS} of W (F32 at byte {@code wOff} of w, row stride {@code in}) × tokens t..t+n, for
-     * n from 1 to {@link #TOKENS}: vector loop over {@code [0, kEnd)}, then the scalar tail. The full tile runs
+     * n of 1, 2, 3, 4 or 6 (at most {@link #TOKENS}; {@link #width} picks it): vector loop over {@code [0, kEnd)}, then the scalar tail. The full tile runs
      * the machine's shape; the batch's last tokens run a narrower one, so no output falls back to a lone
      * dot product, whose single FMA chain waits on its own latency.
      */
     static void tile(MemorySegment w, long wOff, int in, int kEnd, int out, float[] bias, int r, float[] x, int t, int n,
                      float[] y, float[] sums) {
-        if (n == 5) { // the 4 x 6 family's odd tail: 3 + 2 tokens, each output as in any tile
-            tile(w, wOff, in, kEnd, out, bias, r, x, t, 3, y, sums);
-            tile(w, wOff, in, kEnd, out, bias, r, x, t + 3, 2, y, sums);
-            return;
-        }
         switch (n) {
             case 6 -> tile46(w, wOff, in, kEnd, x, t, sums);
             case 4 -> tile44(w, wOff, in, kEnd, x, t, sums);
             case 3 -> tile43(w, wOff, in, kEnd, x, t, sums);
             case 2 -> tile42(w, wOff, in, kEnd, x, t, sums);
-            default -> tile41(w, wOff, in, kEnd, x, t, sums);
+            case 1 -> tile41(w, wOff, in, kEnd, x, t, sums);
+            default -> throw new IllegalArgumentException("no F32 tile of " + n + " tokens");
         }
         store(n, sums, w, wOff, in, kEnd, out, bias, r, x, t, y);
     }
